@@ -1,0 +1,1 @@
+"""Write side: silences, annotations, rollback, runbook steps (read-only guard, confirm, audit)."""

@@ -1,0 +1,156 @@
+"""Typed async client for the Alertmanager API v2, as recorded from Alertmanager 0.25.
+
+Reads retry like every read; writes (create/update/expire silence) never do: a retried POST
+can create a duplicate silence. Callers (``oncall_tui.actions``) own confirmation and audit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pydantic
+
+from oncall_tui.clients.http import ApiClient, ApiResponse
+from oncall_tui.models.alertmanager import (
+    AlertGroup,
+    AmAlert,
+    AmStatus,
+    Matcher,
+    PostSilenceResponse,
+    Receiver,
+    Silence,
+    SilenceSpec,
+    parse_alert_groups,
+    parse_alerts,
+    parse_am_error,
+    parse_receivers,
+    parse_silences,
+)
+
+Filter = str | Matcher
+
+
+def _filters(filters: Sequence[Filter]) -> list[str]:
+    return [str(f) for f in filters]
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class AlertmanagerClient(ApiClient):
+    """alerts, alert groups, silences (list/get/create/update/expire), status, receivers."""
+
+    source = "alertmanager"
+
+    # ------------------------------------------------------------------- alerts --
+    async def alerts(
+        self,
+        filters: Sequence[Filter] = (),
+        *,
+        active: bool = True,
+        silenced: bool = True,
+        inhibited: bool = True,
+        unprocessed: bool = True,
+        receiver: str | None = None,
+    ) -> list[AmAlert]:
+        """Alerts matching every filter (``name="v"``, ``=~``, ``!=``, ``!~``)."""
+        params = self._alert_params(filters, active, silenced, inhibited, unprocessed, receiver)
+        return await self._read("/api/v2/alerts", params, parse_alerts)
+
+    async def alert_groups(
+        self,
+        filters: Sequence[Filter] = (),
+        *,
+        active: bool = True,
+        silenced: bool = True,
+        inhibited: bool = True,
+        receiver: str | None = None,
+    ) -> list[AlertGroup]:
+        params = self._alert_params(filters, active, silenced, inhibited, None, receiver)
+        return await self._read("/api/v2/alerts/groups", params, parse_alert_groups)
+
+    @staticmethod
+    def _alert_params(
+        filters: Sequence[Filter],
+        active: bool,
+        silenced: bool,
+        inhibited: bool,
+        unprocessed: bool | None,
+        receiver: str | None,
+    ) -> list[tuple[str, str]]:
+        params = [("filter", f) for f in _filters(filters)]
+        params += [("active", _flag(active)), ("silenced", _flag(silenced)), ("inhibited", _flag(inhibited))]
+        if unprocessed is not None:
+            params.append(("unprocessed", _flag(unprocessed)))
+        if receiver:
+            params.append(("receiver", receiver))
+        return params
+
+    # ----------------------------------------------------------------- silences --
+    async def silences(self, filters: Sequence[Filter] = ()) -> list[Silence]:
+        params = [("filter", f) for f in _filters(filters)]
+        return await self._read("/api/v2/silences", params or None, parse_silences)
+
+    async def silence(self, silence_id: str) -> Silence:
+        return await self._read(f"/api/v2/silence/{_check_id(silence_id)}", None, Silence.model_validate)
+
+    async def create_silence(self, spec: SilenceSpec) -> str:
+        """POST a new silence (never retried); returns its ID."""
+        spec.validate_spec()
+        body = spec.model_copy(update={"id": None}).to_api()
+        return await self._post_silence(body)
+
+    async def update_silence(self, silence_id: str, spec: SilenceSpec) -> str:
+        """POST the silence with its ID; Alertmanager may answer with a new ID (record both)."""
+        spec.validate_spec()
+        body = spec.model_copy(update={"id": _check_id(silence_id)}).to_api()
+        return await self._post_silence(body)
+
+    async def expire_silence(self, silence_id: str) -> None:
+        """DELETE expires a silence (it stays listed as ``expired``). Never retried."""
+        await self.request("DELETE", f"/api/v2/silence/{_check_id(silence_id)}", idempotent=False)
+
+    async def _post_silence(self, body: dict[str, Any]) -> str:
+        response = await self.request("POST", "/api/v2/silences", json_body=body, idempotent=False)
+        data = await self.decode_json(response)
+        try:
+            return PostSilenceResponse.model_validate(data).silence_id
+        except pydantic.ValidationError as exc:
+            raise self.malformed(response, exc) from None
+
+    # ------------------------------------------------------------------- status --
+    async def status(self) -> AmStatus:
+        return await self._read("/api/v2/status", None, AmStatus.model_validate)
+
+    async def receivers(self) -> list[Receiver]:
+        return await self._read("/api/v2/receivers", None, parse_receivers)
+
+    # ----------------------------------------------------------------- plumbing --
+    async def _read(self, path: str, params: Any, parse: Any) -> Any:
+        response = await self.request("GET", path, params=params, idempotent=True)
+        data = await self.decode_json(response)
+        try:
+            return parse(data)
+        except (pydantic.ValidationError, ValueError, TypeError) as exc:
+            raise self.malformed(response, exc) from None
+
+    def error_details(self, response: ApiResponse) -> tuple[str, str | None]:
+        # Two shapes: {"code": 602, "message": ...} (422) and a bare JSON string (400/500).
+        if response.body.strip():
+            try:
+                code, message = parse_am_error(json.loads(response.body))
+            except (ValueError, TypeError):
+                pass
+            else:
+                return message, (f"code {code}" if code is not None else None)
+        return super().error_details(response)
+
+
+def _check_id(silence_id: str) -> str:
+    """Silence IDs are UUIDs; refuse anything that could change the request path."""
+    if not silence_id or any(c in silence_id for c in "/?#%") or len(silence_id) > 64:
+        raise ValueError(f"invalid silence ID {silence_id!r}")
+    return silence_id

@@ -1,0 +1,165 @@
+"""Typed async client for the Prometheus HTTP API (v1), as recorded from Prometheus 2.42."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import pydantic
+
+from oncall_tui.clients.errors import BackendError
+from oncall_tui.clients.http import ApiClient, ApiResponse
+from oncall_tui.models.prometheus import (
+    AlertsData,
+    BuildInfo,
+    ExemplarSeries,
+    PromAlert,
+    PromErrorBody,
+    QueryData,
+    RulesData,
+    parse_exemplars,
+    parse_query_data,
+    parse_series,
+    parse_str_list,
+)
+
+T = TypeVar("T")
+Time = float | datetime
+
+
+@dataclass(frozen=True)
+class PromResult(Generic[T]):
+    """Data plus the ``warnings``/``infos`` Prometheus attached (a "partial result" badge)."""
+
+    data: T
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.warnings)
+
+
+def _ts(value: Time | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.timestamp()
+    return f"{value:.3f}"
+
+
+class PrometheusClient(ApiClient):
+    """query, query_range, alerts, rules, query_exemplars, labels, label values, series, buildinfo."""
+
+    source = "prometheus"
+
+    def _server_timeout(self) -> str | None:
+        """``timeout=`` for queries: one second below the client's read timeout (R4.4)."""
+        read = self.http.timeout.read
+        if read is None:
+            return None
+        return f"{max(read - 1.0, 1.0):g}s"
+
+    # ------------------------------------------------------------------ queries --
+    async def query(self, expr: str, *, time: Time | None = None) -> PromResult[QueryData]:
+        """Instant query: vector, matrix (range selector), scalar or string."""
+        params = {"query": expr, "time": _ts(time), "timeout": self._server_timeout()}
+        return await self._call("/api/v1/query", params, parse_query_data)
+
+    async def query_range(
+        self, expr: str, *, start: Time, end: Time, step: float
+    ) -> PromResult[QueryData]:
+        """Range query; the result is a matrix (series may differ in length; NaN kept)."""
+        params = {
+            "query": expr,
+            "start": _ts(start),
+            "end": _ts(end),
+            "step": f"{step:g}",
+            "timeout": self._server_timeout(),
+        }
+        return await self._call("/api/v1/query_range", params, parse_query_data)
+
+    async def query_exemplars(
+        self, expr: str, *, start: Time, end: Time
+    ) -> PromResult[list[ExemplarSeries]]:
+        params = {"query": expr, "start": _ts(start), "end": _ts(end)}
+        return await self._call("/api/v1/query_exemplars", params, parse_exemplars)
+
+    # ------------------------------------------------------------------- alerts --
+    async def alerts(self) -> list[PromAlert]:
+        """Firing and pending alerts as Prometheus sees them (no external labels)."""
+        result = await self._call("/api/v1/alerts", None, AlertsData.model_validate)
+        return list(result.data.alerts)
+
+    async def rules(self, *, type: str | None = None) -> RulesData:
+        """Rule groups; ``type`` is ``alert`` or ``record``."""
+        result = await self._call("/api/v1/rules", {"type": type}, RulesData.model_validate)
+        return result.data
+
+    # --------------------------------------------------------------- metadata --
+    async def labels(
+        self, *, match: Sequence[str] = (), start: Time | None = None, end: Time | None = None
+    ) -> list[str]:
+        params = {"match[]": list(match), "start": _ts(start), "end": _ts(end)}
+        return (await self._call("/api/v1/labels", params, parse_str_list)).data
+
+    async def label_values(
+        self,
+        name: str,
+        *,
+        match: Sequence[str] = (),
+        start: Time | None = None,
+        end: Time | None = None,
+    ) -> list[str]:
+        if not name or "/" in name:
+            raise ValueError(f"invalid label name {name!r}")
+        params = {"match[]": list(match), "start": _ts(start), "end": _ts(end)}
+        return (await self._call(f"/api/v1/label/{name}/values", params, parse_str_list)).data
+
+    async def series(
+        self, match: Sequence[str], *, start: Time | None = None, end: Time | None = None
+    ) -> list[dict[str, str]]:
+        if not match:
+            raise ValueError("series() needs at least one match[] selector")
+        params = {"match[]": list(match), "start": _ts(start), "end": _ts(end)}
+        return (await self._call("/api/v1/series", params, parse_series)).data
+
+    async def buildinfo(self) -> BuildInfo:
+        return (await self._call("/api/v1/status/buildinfo", None, BuildInfo.model_validate)).data
+
+    # ----------------------------------------------------------------- plumbing --
+    async def _call(self, path: str, params: dict[str, Any] | None, parse: Any) -> PromResult[Any]:
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, [])}
+        response = await self.request("GET", path, params=clean or None, idempotent=True)
+        body = await self.decode_json(response)
+        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
+            raise self.malformed(response, ValueError("missing {status: success, data} envelope"))
+        try:
+            data = parse(body["data"])
+        except (pydantic.ValidationError, ValueError, TypeError) as exc:
+            raise self.malformed(response, exc) from None
+        return PromResult(
+            data=data,
+            warnings=[str(w) for w in body.get("warnings") or []],
+            infos=[str(i) for i in body.get("infos") or []],
+        )
+
+    def error_details(self, response: ApiResponse) -> tuple[str, str | None]:
+        if response.content_type == "application/json":
+            try:
+                err = PromErrorBody.model_validate_json(response.body)
+            except (pydantic.ValidationError, ValueError):
+                pass
+            else:
+                return err.error, err.error_type
+        return super().error_details(response)
+
+    def should_retry(self, response: ApiResponse, error: BackendError) -> bool:
+        # A query that hit Prometheus' own timeout (503, errorType "timeout") will time out
+        # again; re-running it only loads a server that is already struggling.
+        return error.error_type != "timeout"
+
+
+__all__ = ["PrometheusClient", "PromResult"]

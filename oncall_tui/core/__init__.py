@@ -1,0 +1,1 @@
+"""UI-free logic: sanitising, redaction, golden signals, grouping, correlation."""

@@ -1,0 +1,1 @@
+"""Textual screens: compose widgets, start workers, route messages."""

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets. No I/O: they never import clients."""
