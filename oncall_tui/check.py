@@ -43,21 +43,23 @@ def render_report(
     ro = "  READ-ONLY" if context.read_only else ""
     console.print(Text(f"context: {context.name}{ro}"))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for col in ("ENDPOINT", "URL", "AUTH", "VERSION", "LATENCY", "RESULT"):
+    for col in ("ENDPOINT", "URL", "VERSION", "LATENCY", "RESULT"):
         table.add_column(col, overflow="fold")
     for r in results:
         latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "-"
-        result = Text("OK", style="green") if r.ok else Text(r.message, style="red")
-        table.add_row(
-            Text(r.kind), Text(r.url), Text(r.auth), Text(r.version or "-"), Text(latency), result
-        )
+        result = Text(r.badge, style="green" if r.ok else "bold red")
+        table.add_row(Text(r.kind), Text(r.url), Text(r.version or "-"), Text(latency), result)
     console.print(table)
+    console.print()
     for r in results:
-        if r.proxy:
-            console.print(Text(f"note: {r.kind} goes through proxy {r.proxy}"))
+        console.print(Text(f"{r.kind}: auth {r.auth}"))
+        if r.proxy and r.proxy != "none":
+            console.print(Text(f"  proxy {r.proxy}"))
+        if not r.ok:
+            console.print(Text(f"  {r.badge}: {r.message}", style="red"))
         if r.clock_skew is not None and abs(r.clock_skew) > SKEW_WARN_SECONDS:
             console.print(
-                Text(f"warning: {r.kind} clock differs from ours by {r.clock_skew:+.0f} s", style="yellow")
+                Text(f"  clock differs from ours by {r.clock_skew:+.0f} s (silence times use the server's)", style="yellow")
             )
     for w in settings.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))

@@ -18,12 +18,8 @@ from oncall_tui.core.redact import install_log_redaction
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="oncall-tui",
-        description="Triage model-serving incidents from the terminal.",
-    )
-    parser.add_argument("--version", action="version", version=f"oncall-tui {__version__}")
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options accepted both before and after the subcommand."""
     parser.add_argument(
         "--config",
         metavar="PATH",
@@ -37,9 +33,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow endpoints whose config sets tls.insecure_skip_verify",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oncall-tui",
+        description="Triage model-serving incidents from the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"oncall-tui {__version__}")
+    _add_common(parser)
+    # Subcommands repeat the common options; SUPPRESS keeps values given before the subcommand.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    _add_common(common)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    check = sub.add_parser("check", help="validate the config and probe every endpoint")
-    check.add_argument("--context", dest="check_context", metavar="NAME", help="context to check")
+    sub.add_parser("check", parents=[common], help="validate the config and probe every endpoint")
     return parser
 
 
@@ -58,7 +65,7 @@ def _cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     try:
         settings = load_settings(args.config)
-        context = settings.context(args.check_context or args.context)
+        context = settings.context(args.context)
     except ConfigError as exc:
         err.print(Text(f"oncall-tui: config error\n{exc}"))
         return EXIT_CONFIG

@@ -194,6 +194,7 @@ def test_check_command_fails_when_an_endpoint_is_down(realstack: dict[str, str],
         capture_output=True, text=True, timeout=60, env={**env, "COLUMNS": "200"},
     )
     assert result.returncode == 1
-    am = next(line for line in result.stdout.splitlines() if line.startswith("alertmanager"))
-    assert "DOWN" in am and "cannot connect" in am
+    am_row = next(line for line in result.stdout.splitlines() if line.startswith("alertmanager"))
+    assert "http://127.0.0.1:1" in am_row and am_row.rstrip().endswith("DOWN")
+    assert "  DOWN: cannot connect" in result.stdout
     assert "1 of 2 endpoints failed" in result.stdout

@@ -8,6 +8,7 @@ never followed by httpx itself (:class:`~oncall_tui.clients.http.ApiClient` deci
 
 from __future__ import annotations
 
+import base64
 import functools
 import ssl
 from collections.abc import Generator, Mapping
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 from oncall_tui import __version__
 from oncall_tui.clients.errors import AuthFailed, SourceUnavailable
 from oncall_tui.core.redact import register_secret
-from oncall_tui.settings import Endpoint, SecretUnavailable
+from oncall_tui.settings import Endpoint, SecretUnavailable, read_secret_file
 
 USER_AGENT = f"oncall-tui/{__version__}"
 
@@ -46,11 +47,10 @@ class BearerFileAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         try:
-            token = self._path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise AuthFailed(f"cannot read bearer_file {self._path}: {exc.strerror}") from None
-        register_secret(token)
-        request.headers["Authorization"] = f"Bearer {token}"
+            token = read_secret_file(self._path)  # permission-checked, registered for redaction
+        except SecretUnavailable as exc:
+            raise AuthFailed(f"bearer_file unusable: {exc}") from None
+        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
         yield request
 
     def __repr__(self) -> str:
@@ -63,6 +63,9 @@ class BasicAuth(httpx.Auth):
     def __init__(self, username: str, password: SecretStr) -> None:
         self._username = username
         self._password = password
+        # The header carries base64("user:password"): mask that form too if anything echoes it.
+        encoded = base64.b64encode(f"{username}:{password.get_secret_value()}".encode()).decode()
+        register_secret(encoded)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         header = httpx.BasicAuth(self._username, self._password.get_secret_value())
@@ -86,7 +89,7 @@ def _ssl_context(
 
 def _auth_for(endpoint: Endpoint, kind: str, env: Mapping[str, str] | None) -> httpx.Auth | None:
     try:
-        resolved = endpoint.resolve_auth(kind=kind, env=env)
+        resolved = endpoint.resolve_auth(env=env)
     except SecretUnavailable as exc:
         raise AuthFailed(f"credential unavailable: {exc}", source=kind) from None
     if resolved.kind == "basic":
@@ -110,12 +113,11 @@ def _verify_for(endpoint: Endpoint, kind: str, allow_insecure: bool) -> ssl.SSLC
                 source=kind,
             )
         return False
-    key_password = None
-    if tls.key_password is not None:
-        try:
-            key_password = tls.key_password.resolve().get_secret_value()
-        except SecretUnavailable as exc:
-            raise AuthFailed(f"client key password unavailable: {exc}", source=kind) from None
+    try:
+        secret = endpoint.resolve_key_password()
+    except SecretUnavailable as exc:
+        raise AuthFailed(f"client key password unavailable: {exc}", source=kind) from None
+    key_password = secret.get_secret_value() if secret is not None else None
     try:
         return _ssl_context(
             str(tls.ca_file) if tls.ca_file else None,

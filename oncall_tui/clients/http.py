@@ -195,7 +195,7 @@ class ApiClient:
             delay = policy.delay(attempt, self.rng, retry_after)
             attempt += 1
             self.retries_done += 1
-            log.info("%s: %s; retry %d in %.1fs", self.name, err, attempt, delay)
+            log.info("%s; retry %d in %.1fs", err, attempt, delay)
             await self.sleep(delay)
 
     def should_retry(self, response: ApiResponse, error: BackendError) -> bool:

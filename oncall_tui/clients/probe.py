@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,22 +33,9 @@ class ProbeResult:
     ok: bool
     version: str | None = None
     latency_ms: float | None = None
-    message: str = "OK"
+    badge: str = "OK"
+    message: str = ""
     clock_skew: float | None = None
-
-
-def effective_proxy(endpoint: Endpoint) -> str | None:
-    """The proxy requests to this endpoint go through, credentials masked (R5.3)."""
-    if endpoint.proxy:
-        return redact_url(endpoint.proxy)
-    if endpoint.no_proxy:
-        return None
-    url = httpx.URL(endpoint.url)
-    proxies = urllib.request.getproxies_environment()
-    if urllib.request.proxy_bypass_environment(url.host, proxies):
-        return None
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    return redact_url(proxy) if proxy else None
 
 
 async def _version(kind: str, api: ApiClient) -> str:
@@ -84,24 +70,24 @@ async def probe_endpoint(
     common = {
         "kind": kind,
         "url": redact_url(endpoint.url),
-        "auth": endpoint.describe_auth(kind=kind, env=env),
-        "proxy": effective_proxy(endpoint),
+        "auth": endpoint.describe_auth(),
+        "proxy": endpoint.describe_proxy(env),
     }
     try:
         http = build_http_client(
             endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure
         )
     except BackendError as exc:
-        return ProbeResult(ok=False, message=f"{exc.badge}: {exc.message}", **common)
+        return ProbeResult(ok=False, badge=exc.badge, message=exc.message, **common)
     api = make_api(kind, http, retry=NO_RETRY)
     started = time.perf_counter()
     try:
         version = await _version(kind, api)
     except BackendError as exc:
         status = f"HTTP {exc.status}: " if exc.status else ""
-        return ProbeResult(ok=False, message=f"{exc.badge}: {status}{exc.message}", **common)
+        return ProbeResult(ok=False, badge=exc.badge, message=f"{status}{exc.message}", **common)
     except Exception as exc:  # noqa: BLE001 - a probe must report, never crash
-        return ProbeResult(ok=False, message=f"ERROR: {clean_message(exc)}", **common)
+        return ProbeResult(ok=False, badge="ERROR", message=clean_message(exc), **common)
     finally:
         await api.aclose()
     latency = (time.perf_counter() - started) * 1000

@@ -36,6 +36,8 @@ _HEADER_PAIR = re.compile(
     r"(?im)(?P<name>authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)"
     r"(?P<sep>['\"]?\s*[:=,]\s*['\"]?)(?P<value>(?:bearer |basic )?[^'\"\s,)]+)"
 )
+# Credentials quoted in free text ("... with Bearer abc", "Basic YWxp...") by servers or libraries.
+_SCHEME_CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer)\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
 
 
 def register_secret(value: str | None) -> None:
@@ -70,6 +72,7 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
     text = _QUERY_PAIR.sub(lambda m: f"{m.group('name')}={MASK}", text)
     text = _HEADER_PAIR.sub(lambda m: f"{m.group('name')}{m.group('sep')}{MASK}", text)
+    text = _SCHEME_CREDENTIAL.sub(lambda m: f"{m.group('scheme')} {MASK}", text)
     return text
 
 

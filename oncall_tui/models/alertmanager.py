@@ -1,0 +1,413 @@
+"""Models of the Alertmanager API v2, as served by Alertmanager 0.25.
+
+Shapes follow ``shared/fixtures/alertmanager``. :class:`SilenceSpec` is the write side: it
+builds the exact POST ``/api/v2/silences`` body and checks it client-side the way
+Alertmanager's ``validateSilence`` does (SECURITY.md R4.7), plus non-empty ``createdBy`` and
+``comment``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
+
+from oncall_tui.models.common import (
+    ADAPTER_CONFIG,
+    ApiModel,
+    LabelSet,
+    format_rfc3339_ms,
+    is_valid_label_name,
+    parse_version,
+)
+
+__all__ = [
+    "AlertGroup",
+    "AlertStatus",
+    "AmAlert",
+    "AmConfig",
+    "AmErrorBody",
+    "AmStatus",
+    "ClusterStatus",
+    "InvalidSilence",
+    "Matcher",
+    "PostSilenceResponse",
+    "Receiver",
+    "Silence",
+    "SilenceSpec",
+    "SilenceStatus",
+    "VersionInfo",
+    "parse_alert_groups",
+    "parse_alerts",
+    "parse_am_error",
+    "parse_receivers",
+    "parse_silence",
+    "parse_silences",
+]
+
+
+class InvalidSilence(ValueError):
+    """A silence Alertmanager would reject (or that we refuse to send).
+
+    ``field`` names the offending :class:`SilenceSpec` field (``"matchers"``, ``"ends_at"``,
+    ``"created_by"``, ``"comment"``) so a form can focus it. Messages never quote values.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    """Compile an Alertmanager regex (anchored by ``fullmatch``); raises ``re.error``.
+
+    Python ``re`` approximates Go RE2: it accepts a few things RE2 rejects (backreferences,
+    lookaround) and rejects a few RE2 spellings (``\\z``).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FutureWarning for "[[:alpha:]]"-like sets
+        return re.compile(f"(?:{pattern})")
+
+
+def _openmetrics_escape(value: str) -> str:
+    """Escape ``\\``, newline and ``"`` exactly as Alertmanager's ``Matcher.String()`` does."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class Matcher(ApiModel):
+    """A label matcher: ``isEqual: false`` negates; ``isRegex``: ``value`` is an anchored regex."""
+
+    name: str
+    value: str
+    is_regex: bool
+    is_equal: bool = True
+
+    @classmethod
+    def exact(cls, name: str, value: str) -> Matcher:
+        """An ``name="value"`` matcher (what silences built from an alert's labels use)."""
+        return cls(name=name, value=value, is_regex=False, is_equal=True)
+
+    @property
+    def operator(self) -> Literal["=", "!=", "=~", "!~"]:
+        """``=``, ``!=``, ``=~`` or ``!~``."""
+        if self.is_regex:
+            return "=~" if self.is_equal else "!~"
+        return "=" if self.is_equal else "!="
+
+    def __str__(self) -> str:
+        """Alertmanager filter syntax: ``name="value"``, ``name=~"regex"`` (value escaped)."""
+        return f'{self.name}{self.operator}"{_openmetrics_escape(self.value)}"'
+
+    def matches_value(self, value: str) -> bool:
+        """Whether a label value (``""`` if absent) satisfies this matcher; ``re.error`` if bad."""
+        if self.is_regex:
+            hit = _compile(self.value).fullmatch(value) is not None
+        else:
+            hit = value == self.value
+        return hit if self.is_equal else not hit
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether a label set satisfies this matcher (a missing label counts as ``""``)."""
+        return self.matches_value(labels.get(self.name, ""))
+
+    def to_api(self) -> dict[str, Any]:
+        """The JSON object Alertmanager expects in a POST body."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "isRegex": self.is_regex,
+            "isEqual": self.is_equal,
+        }
+
+
+class Receiver(ApiModel):
+    """A receiver reference, ``{"name": ...}``."""
+
+    name: str
+
+
+class AlertStatus(ApiModel):
+    """An alert's status: ``silenced_by`` holds silence IDs, ``inhibited_by`` alert fingerprints."""
+
+    state: Literal["active", "suppressed", "unprocessed"]
+    silenced_by: list[str] = []
+    inhibited_by: list[str] = []
+
+    @property
+    def is_silenced(self) -> bool:
+        """True if at least one silence mutes the alert."""
+        return bool(self.silenced_by)
+
+    @property
+    def is_inhibited(self) -> bool:
+        """True if at least one other alert inhibits this one."""
+        return bool(self.inhibited_by)
+
+
+class AmAlert(ApiModel):
+    """An alert from ``/api/v2/alerts``; carries Prometheus' external labels (``cluster``).
+
+    ``starts_at`` is when it started firing; firing alerts have an ``ends_at`` in the future.
+    """
+
+    labels: LabelSet
+    annotations: LabelSet = {}
+    starts_at: datetime
+    ends_at: datetime
+    updated_at: datetime
+    fingerprint: str
+    receivers: list[Receiver]
+    status: AlertStatus
+    generator_url: str | None = Field(default=None, alias="generatorURL")
+
+    @property
+    def alertname(self) -> str:
+        """The ``alertname`` label, or ``""``."""
+        return self.labels.get("alertname", "")
+
+    @property
+    def is_silenced(self) -> bool:
+        """Shortcut for ``status.is_silenced``."""
+        return self.status.is_silenced
+
+    @property
+    def is_inhibited(self) -> bool:
+        """Shortcut for ``status.is_inhibited``."""
+        return self.status.is_inhibited
+
+
+class AlertGroup(ApiModel):
+    """One group from ``/api/v2/alerts/groups``: only the ``group_by`` labels the alerts have."""
+
+    labels: LabelSet
+    receiver: Receiver
+    alerts: list[AmAlert]
+
+
+class SilenceStatus(ApiModel):
+    """``active``, ``pending`` (starts in the future) or ``expired``."""
+
+    state: Literal["active", "pending", "expired"]
+
+
+class Silence(ApiModel):
+    """A silence from ``/api/v2/silences`` or ``/api/v2/silence/{id}``."""
+
+    id: str
+    status: SilenceStatus
+    updated_at: datetime
+    comment: str
+    created_by: str
+    starts_at: datetime
+    ends_at: datetime
+    matchers: list[Matcher]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether all matchers match the label set (ignores state and time range)."""
+        return all(m.matches(labels) for m in self.matchers)
+
+    def to_spec(self) -> SilenceSpec:
+        """A :class:`SilenceSpec` that updates this silence in place when posted (``id`` set)."""
+        return SilenceSpec(
+            matchers=self.matchers,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            created_by=self.created_by,
+            comment=self.comment,
+            id=self.id,
+        )
+
+
+class SilenceSpec(ApiModel):
+    """A silence to POST to ``/api/v2/silences``; with ``id`` set it updates that silence.
+
+    Times must be timezone-aware. Call :meth:`validate_spec` (``to_api`` does by default).
+    """
+
+    matchers: list[Matcher]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    created_by: str = ""
+    comment: str = ""
+    id: str | None = None
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether all matchers match the label set (for an "affects N alerts" preview)."""
+        return all(m.matches(labels) for m in self.matchers)
+
+    def validate_spec(self, *, now: datetime | None = None) -> SilenceSpec:
+        """Check what Alertmanager's ``validateSilence`` checks; return ``self`` or raise.
+
+        Rules: at least one matcher; each name a valid label name, each value valid UTF-8,
+        each regex compiles; at least one matcher does not match the empty string;
+        ``ends_at`` after ``starts_at`` (and after ``now`` when given); ``created_by`` and
+        ``comment`` non-blank. Raises :class:`InvalidSilence`.
+        """
+        if not self.matchers:
+            raise InvalidSilence("at least one matcher required", field="matchers")
+        all_match_empty = True
+        for i, m in enumerate(self.matchers):
+            if not is_valid_label_name(m.name):
+                raise InvalidSilence(
+                    f"invalid label matcher {i}: invalid label name", field="matchers"
+                )
+            try:
+                m.value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidSilence(
+                    f"invalid label matcher {i} ({m.name}): value is not valid UTF-8",
+                    field="matchers",
+                ) from None
+            if m.is_regex:
+                try:
+                    _compile(m.value)
+                except re.error as exc:
+                    raise InvalidSilence(
+                        f"invalid label matcher {i} ({m.name}): invalid regular expression: "
+                        f"{exc.msg}",
+                        field="matchers",
+                    ) from None
+            all_match_empty = all_match_empty and m.matches_value("")
+        if all_match_empty:
+            raise InvalidSilence(
+                "at least one matcher must not match the empty string", field="matchers"
+            )
+        if self.ends_at <= self.starts_at:
+            raise InvalidSilence("start time must be before end time", field="ends_at")
+        if now is not None and self.ends_at <= now:
+            raise InvalidSilence("end time can't be in the past", field="ends_at")
+        if not self.created_by.strip():
+            raise InvalidSilence("createdBy is required", field="created_by")
+        if not self.comment.strip():
+            raise InvalidSilence("comment is required", field="comment")
+        return self
+
+    def to_api(self, *, validate: bool = True) -> dict[str, Any]:
+        """The exact POST body: camelCase, times ``2026-11-22T05:34:51.320Z``, ``id`` only if set.
+
+        Validates first unless ``validate=False``.
+        """
+        if validate:
+            self.validate_spec()
+        body: dict[str, Any] = {
+            "matchers": [m.to_api() for m in self.matchers],
+            "startsAt": format_rfc3339_ms(self.starts_at),
+            "endsAt": format_rfc3339_ms(self.ends_at),
+            "createdBy": self.created_by,
+            "comment": self.comment,
+        }
+        if self.id:
+            body["id"] = self.id
+        return body
+
+
+class PostSilenceResponse(ApiModel):
+    """Answer to POST ``/api/v2/silences``: only the (new or kept) ID."""
+
+    silence_id: str = Field(alias="silenceID")
+
+
+class ClusterStatus(ApiModel):
+    """``cluster`` of ``/api/v2/status``; ``status`` is ``"disabled"`` without clustering."""
+
+    status: str
+    peers: list[dict[str, Any]] = []
+
+
+class AmConfig(ApiModel):
+    """``config`` of ``/api/v2/status``: the loaded YAML with defaults filled in."""
+
+    original: str
+
+
+class VersionInfo(ApiModel):
+    """``versionInfo`` of ``/api/v2/status``."""
+
+    version: str
+    revision: str
+    branch: str
+    build_user: str
+    build_date: str
+    go_version: str
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        """Numeric version, leniently parsed: ``(0, 25, 0)``."""
+        return parse_version(self.version)
+
+
+class AmStatus(ApiModel):
+    """``/api/v2/status``; ``uptime`` is the start timestamp, not a duration."""
+
+    cluster: ClusterStatus
+    config: AmConfig
+    uptime: datetime
+    version_info: VersionInfo
+
+
+class AmErrorBody(ApiModel):
+    """OpenAPI validation error (HTTP 422): ``{"code": 602, "message": "..."}``."""
+
+    code: int
+    message: str
+
+
+def parse_am_error(data: Any) -> tuple[int | None, str]:
+    """``(code, message)`` from either Alertmanager error shape.
+
+    Object ``{"code", "message"}`` (HTTP 422) -> ``(602, "...")``; bare JSON string
+    (HTTP 400/500) -> ``(None, "...")``. Anything else is reduced to ``(None, str)``; never raises.
+    """
+    if data is None:
+        return None, ""
+    if isinstance(data, str):
+        return None, data
+    if isinstance(data, Mapping):
+        try:
+            body = AmErrorBody.model_validate(data)
+        except ValidationError:
+            code = data.get("code")
+            msg = data.get("message", data.get("error"))
+            return (
+                code if isinstance(code, int) and not isinstance(code, bool) else None,
+                "" if msg is None else str(msg),
+            )
+        return body.code, body.message
+    return None, str(data)
+
+
+_ALERTS = TypeAdapter(list[AmAlert], config=ADAPTER_CONFIG)
+_GROUPS = TypeAdapter(list[AlertGroup], config=ADAPTER_CONFIG)
+_SILENCES = TypeAdapter(list[Silence], config=ADAPTER_CONFIG)
+_RECEIVERS = TypeAdapter(list[Receiver], config=ADAPTER_CONFIG)
+
+
+def parse_alerts(data: Any) -> list[AmAlert]:
+    """Parse GET ``/api/v2/alerts``."""
+    return _ALERTS.validate_python(data)
+
+
+def parse_alert_groups(data: Any) -> list[AlertGroup]:
+    """Parse GET ``/api/v2/alerts/groups``."""
+    return _GROUPS.validate_python(data)
+
+
+def parse_silences(data: Any) -> list[Silence]:
+    """Parse GET ``/api/v2/silences``."""
+    return _SILENCES.validate_python(data)
+
+
+def parse_silence(data: Any) -> Silence:
+    """Parse GET ``/api/v2/silence/{id}``."""
+    return Silence.model_validate(data)
+
+
+def parse_receivers(data: Any) -> list[Receiver]:
+    """Parse GET ``/api/v2/receivers``."""
+    return _RECEIVERS.validate_python(data)
