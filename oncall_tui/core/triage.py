@@ -1,0 +1,270 @@
+"""What the triage screen shows, computed without any UI: signal rows worst first, alerts
+grouped by severity then age with their state spelled out, and each backend's data state.
+
+Inputs are the typed results of the batched golden-signal queries (:mod:`.signals`), the
+Alertmanager alerts and silences, and Prometheus' pending alerts (Alertmanager never sees
+pending ones). Everything here is a pure function of its inputs and ``now``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from oncall_tui.core.signals import SIGNALS, saturation_unit
+from oncall_tui.models.alertmanager import AmAlert, Silence
+from oncall_tui.models.prometheus import MatrixResult, PromAlert, VectorResult
+from oncall_tui.settings import Service
+
+SEVERITY_ORDER = ("critical", "error", "warning", "info", "none")
+LEVELS = ("ok", "warn", "crit")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a cell turns warn/crit. Latency falls back to the service's p99 SLO when set."""
+
+    errors_warn: float = 0.01
+    errors_crit: float = 0.05
+    latency_p99_warn: float = 1.0
+    latency_p99_crit: float = 2.5
+    kv_cache_warn: float = 0.85
+    kv_cache_crit: float = 0.95
+    burn_warn: float = 1.0
+    burn_crit: float = 14.4  # the classic fast-burn page threshold (1h window, 2 % budget)
+
+
+def _level(value: float | None, warn: float, crit: float) -> str:
+    if value is None or math.isnan(value):
+        return "ok"
+    return "crit" if value >= crit else "warn" if value >= warn else "ok"
+
+
+@dataclass
+class SignalRow:
+    """One service's golden signals, their history and how bad each one is."""
+
+    service: str
+    preset: str | None
+    saturation_unit: str
+    values: dict[str, float | None] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    burn_rate: float | None = None
+    firing_alerts: int = 0
+    score: float = 0.0
+
+    @property
+    def worst_level(self) -> str:
+        return max(self.levels.values(), key=LEVELS.index, default="ok")
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+def build_rows(
+    services: Sequence[Service],
+    instant: Mapping[str, VectorResult | None],
+    ranges: Mapping[str, MatrixResult | None] | None = None,
+    *,
+    firing_by_service: Mapping[str, int] | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> list[SignalRow]:
+    """One row per service, worst first (then busiest, then by name)."""
+    per_signal = {s: (r.by_label("service") if r is not None else {}) for s, r in instant.items()}
+    history = {
+        s: (r.by_label("service") if r is not None else {}) for s, r in (ranges or {}).items()
+    }
+    rows = []
+    for svc in services:
+        row = SignalRow(service=svc.name, preset=svc.preset, saturation_unit=saturation_unit(svc))
+        for signal in SIGNALS:
+            row.values[signal] = _finite(per_signal.get(signal, {}).get(svc.name))
+            row.history[signal] = [
+                0.0 if math.isnan(p.value) else p.value for p in history.get(signal, {}).get(svc.name, [])
+            ]
+        errors, p99 = row.values["errors"], row.values["latency_p99"]
+        if svc.slo.availability and errors is not None:
+            row.burn_rate = errors / (1.0 - svc.slo.availability)
+        slo_p99 = svc.slo.latency_p99_seconds
+        p99_warn = slo_p99 or thresholds.latency_p99_warn
+        p99_crit = 2 * slo_p99 if slo_p99 else thresholds.latency_p99_crit
+        row.levels = {
+            "errors": _level(errors, thresholds.errors_warn, thresholds.errors_crit),
+            "latency_p99": _level(p99, p99_warn, p99_crit),
+            "burn": _level(row.burn_rate, thresholds.burn_warn, thresholds.burn_crit),
+        }
+        if row.saturation_unit in ("kv-cache", "ratio"):
+            row.levels["saturation"] = _level(
+                row.values["saturation"], thresholds.kv_cache_warn, thresholds.kv_cache_crit
+            )
+        row.firing_alerts = (firing_by_service or {}).get(svc.name, 0)
+        badness = [
+            (errors or 0.0) / thresholds.errors_warn,
+            (p99 or 0.0) / p99_warn,
+            (row.burn_rate or 0.0) / thresholds.burn_warn,
+        ]
+        row.score = max(badness) + 10.0 * row.firing_alerts
+        rows.append(row)
+    rows.sort(key=lambda r: (-r.score, -(r.values["traffic"] or 0.0), r.service))
+    return rows
+
+
+# --------------------------------------------------------------------------- alerts --
+@dataclass(frozen=True)
+class TriageAlert:
+    """An alert as the responder reads it."""
+
+    name: str
+    severity: str
+    service: str | None
+    summary: str
+    state: str  # firing | pending | silenced | inhibited
+    state_detail: str
+    starts_at: datetime | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    fingerprint: str | None = None
+
+    def age(self, now: datetime) -> float | None:
+        return (now - self.starts_at).total_seconds() if self.starts_at else None
+
+
+def _severity_rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def _hhmm(when: datetime) -> str:
+    return when.strftime("%H:%M UTC")
+
+
+def merge_alerts(
+    am_alerts: Iterable[AmAlert],
+    silences: Iterable[Silence] = (),
+    prom_alerts: Iterable[PromAlert] = (),
+    *,
+    include_none: bool = False,
+) -> list[TriageAlert]:
+    """Alertmanager's alerts plus Prometheus' pending ones, grouped by severity then oldest first.
+
+    Silenced alerts say who silenced them and until when; inhibited ones say by which alert.
+    ``severity="none"`` alerts (Watchdog) are left out unless ``include_none``.
+    """
+    am_alerts = list(am_alerts)
+    silence_by_id = {s.id: s for s in silences}
+    name_by_fp = {a.fingerprint: a.labels.get("alertname", "?") for a in am_alerts}
+    out: list[TriageAlert] = []
+    seen: set[tuple[str, ...]] = set()
+    for a in am_alerts:
+        state, detail = "firing", "firing"
+        if a.status.silenced_by:
+            state = "silenced"
+            parts = []
+            for sid in a.status.silenced_by:
+                s = silence_by_id.get(sid)
+                parts.append(f"{s.created_by} until {_hhmm(s.ends_at)}" if s else f"silence {sid[:8]}")
+            detail = "silenced by " + ", ".join(parts)
+        elif a.status.inhibited_by:
+            state = "inhibited"
+            detail = "inhibited by " + ", ".join(name_by_fp.get(fp, fp[:8]) for fp in a.status.inhibited_by)
+        out.append(_triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint))
+        seen.add(_identity(a.labels))
+    for p in prom_alerts:
+        if p.state != "pending" or _identity(p.labels) in seen:
+            continue
+        out.append(_triage_alert(p.labels, p.annotations, "pending", "pending", p.active_at, None))
+    if not include_none:
+        out = [a for a in out if a.severity != "none"]
+    far_future = datetime.max.replace(tzinfo=None)
+    out.sort(
+        key=lambda a: (
+            _severity_rank(a.severity),
+            a.state in ("silenced", "inhibited"),
+            a.starts_at.replace(tzinfo=None) if a.starts_at else far_future,
+            a.name,
+        )
+    )
+    return out
+
+
+def _identity(labels: Mapping[str, str]) -> tuple[str, ...]:
+    # Alertmanager adds external labels (e.g. cluster) that Prometheus' own API omits.
+    return tuple(sorted(f"{k}={v}" for k, v in labels.items() if k not in ("cluster", "replica", "prometheus")))
+
+
+def _triage_alert(
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    state: str,
+    detail: str,
+    starts_at: datetime | None,
+    fingerprint: str | None,
+) -> TriageAlert:
+    return TriageAlert(
+        name=labels.get("alertname", "?"),
+        severity=labels.get("severity", "none") or "none",
+        service=labels.get("service"),
+        summary=annotations.get("summary") or annotations.get("description") or "",
+        state=state,
+        state_detail=detail,
+        starts_at=starts_at,
+        labels=dict(labels),
+        annotations=dict(annotations),
+        fingerprint=fingerprint,
+    )
+
+
+def firing_by_service(alerts: Iterable[TriageAlert]) -> dict[str, int]:
+    """Count of firing (not silenced/inhibited/pending) alerts per service, for ranking."""
+    counts: dict[str, int] = {}
+    for a in alerts:
+        if a.state == "firing" and a.service:
+            counts[a.service] = counts.get(a.service, 0) + (3 if a.severity == "critical" else 1)
+    return counts
+
+
+# ------------------------------------------------------------------ backend state --
+@dataclass
+class SourceState:
+    """A backend's data state for a panel badge: loading / fresh / stale / down / auth (R4.1)."""
+
+    name: str
+    stale_after: float = 30.0
+    last_ok: float | None = None
+    error: str | None = None
+    error_badge: str | None = None
+    failing_since: float | None = None
+
+    def ok(self, now: float) -> None:
+        self.last_ok, self.error, self.error_badge, self.failing_since = now, None, None, None
+
+    def failed(self, now: float, badge: str, message: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = now
+        self.error, self.error_badge = message, badge
+
+    def status(self, now: float) -> str:
+        if self.error_badge == "AUTH-FAILED":
+            return "auth"
+        if self.error is not None:
+            return "stale" if self.last_ok is not None else "down"
+        if self.last_ok is None:
+            return "loading"
+        return "stale" if now - self.last_ok > self.stale_after else "fresh"
+
+    def age(self, now: float) -> float | None:
+        return None if self.last_ok is None else max(now - self.last_ok, 0.0)
+
+
+def format_age(seconds: float | None) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"

@@ -1,0 +1,79 @@
+"""The triage screen's logic on recorded real responses: ranking, alert states, data age."""
+
+from __future__ import annotations
+
+import json
+from oncall_tui.core.triage import SourceState, build_rows, firing_by_service, format_age, merge_alerts
+from oncall_tui.models.alertmanager import parse_alerts, parse_silences
+from oncall_tui.models.prometheus import AlertsData, parse_query_data
+from oncall_tui.settings import Service
+
+from .conftest import FIXTURES
+
+
+def _data(name: str):  # type: ignore[no-untyped-def]
+    return parse_query_data(json.loads((FIXTURES / "prometheus" / name).read_text())["data"])
+
+
+SERVICES = [
+    Service(name="llm-chat", preset="vllm"),
+    Service(name="fraud-scorer", preset="model-server", slo={"availability": 0.99}),
+    Service(name="search-embedder", preset="generic-http"),
+]
+
+
+def _alerts():  # type: ignore[no-untyped-def]
+    am = parse_alerts(json.loads((FIXTURES / "alertmanager" / "alerts__after_silence.json").read_text()))
+    silences = parse_silences(json.loads((FIXTURES / "alertmanager" / "silences.json").read_text()))
+    prom = AlertsData.model_validate(json.loads((FIXTURES / "prometheus" / "alerts.json").read_text())["data"]).alerts
+    return merge_alerts(am, silences, prom)
+
+
+def test_alert_states_are_spelled_out() -> None:
+    alerts = {a.name: a for a in _alerts()}
+    assert alerts["ModelServingHighErrorRate"].state == "firing"
+    assert alerts["ModelServingHighLatencyP99"].state_detail == "inhibited by ModelServingHighErrorRate"
+    gpu = alerts["GPUFramebufferMemoryHigh"]
+    assert gpu.state == "silenced" and gpu.state_detail == "silenced by oncall-tui-fixtures until 11:34 UTC"
+    assert alerts["LLMKVCacheSaturated"].state == "pending"  # only Prometheus knows pending alerts
+    assert "Watchdog" not in alerts
+
+
+def test_alerts_grouped_by_severity_then_oldest_first() -> None:
+    alerts = _alerts()
+    assert alerts[0].name == "ModelServingHighErrorRate" and alerts[0].severity == "critical"
+    warnings = [a for a in alerts if a.severity == "warning"]
+    active = [a for a in warnings if a.state in ("firing", "pending")]
+    assert warnings[: len(active)] == active  # silenced/inhibited after the ones needing action
+    starts = [a.starts_at for a in active if a.starts_at]
+    assert starts == sorted(starts)
+
+
+def test_degraded_service_ranks_first_with_levels() -> None:
+    instant = {
+        "errors": _data("query__vector__error_ratio_by_service.json"),
+        "latency_p99": _data("query__vector__p99_latency_by_service_recording_rule.json"),
+        "traffic": _data("query__vector__request_rate_by_service__POST_form.json"),
+    }
+    ranges = {"errors": _data("query_range__error_ratio_by_service.json")}
+    rows = build_rows(SERVICES, instant, ranges, firing_by_service=firing_by_service(_alerts()))
+    assert rows[0].service == "fraud-scorer"
+    top = rows[0]
+    assert top.levels["errors"] == "crit" and top.values["errors"] > 0.07
+    assert top.burn_rate is not None and 7 < top.burn_rate < 8  # 7.2 % errors vs a 1 % budget
+    assert len(top.history["errors"]) == 12 and top.history["errors"][-1] > 0.05
+    assert rows[1].values["latency_p50"] is None  # not queried: shown as missing, not as 0
+
+
+def test_source_state_fresh_stale_down_auth() -> None:
+    s = SourceState("prometheus", stale_after=30)
+    assert s.status(0) == "loading"
+    s.failed(1, "DOWN", "cannot connect")
+    assert s.status(1) == "down"
+    s.ok(10)
+    assert s.status(20) == "fresh" and format_age(s.age(20)) == "10s"
+    assert s.status(45) == "stale"
+    s.failed(50, "DOWN", "cannot connect")
+    assert s.status(50) == "stale" and format_age(s.age(130)) == "2m"  # last good data kept, aged
+    s.failed(60, "AUTH-FAILED", "401")
+    assert s.status(60) == "auth"
