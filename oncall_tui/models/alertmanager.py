@@ -22,8 +22,8 @@ from oncall_tui.models.common import (
     ApiModel,
     LabelSet,
     format_rfc3339_ms,
+    BuildInfo,
     is_valid_label_name,
-    parse_version,
 )
 
 __all__ = [
@@ -326,20 +326,8 @@ class AmConfig(ApiModel):
     original: str
 
 
-class VersionInfo(ApiModel):
-    """``versionInfo`` of ``/api/v2/status``."""
-
-    version: str
-    revision: str
-    branch: str
-    build_user: str
-    build_date: str
-    go_version: str
-
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        """Numeric version, leniently parsed: ``(0, 25, 0)``."""
-        return parse_version(self.version)
+#: ``versionInfo`` of ``/api/v2/status`` has the same fields as Prometheus' buildinfo.
+VersionInfo = BuildInfo
 
 
 class AmStatus(ApiModel):

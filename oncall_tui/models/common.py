@@ -118,3 +118,22 @@ def parse_version(s: str) -> tuple[int, ...]:
     """Leading numeric part of a version: ``"2.42.0+ds"`` -> ``(2, 42, 0)``; ``()`` if none."""
     m = _VERSION_RE.match(s.strip())
     return tuple(int(p) for p in m.group(1).split(".")) if m else ()
+
+
+class BuildInfo(ApiModel):
+    """Build info as Prometheus, Alertmanager (``versionInfo``), Loki and Tempo report it.
+
+    ``version`` may carry a suffix (``2.42.0+ds``).
+    """
+
+    version: str
+    revision: str
+    branch: str
+    build_user: str
+    build_date: str
+    go_version: str
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        """Numeric version, leniently parsed: ``(2, 42, 0)``."""
+        return parse_version(self.version)

@@ -19,8 +19,8 @@ from oncall_tui.models.common import (
     ADAPTER_CONFIG,
     ApiModel,
     LabelSet,
+    BuildInfo,
     PromFloat,
-    parse_version,
 )
 
 __all__ = [
@@ -317,20 +317,6 @@ def parse_exemplars(data: Any) -> list[ExemplarSeries]:
     return _EXEMPLARS.validate_python(data)
 
 
-class BuildInfo(ApiModel):
-    """``data`` of ``/api/v1/status/buildinfo``; ``version`` may carry a suffix (``2.42.0+ds``)."""
-
-    version: str
-    revision: str
-    branch: str
-    build_user: str
-    build_date: str
-    go_version: str
-
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        """Numeric version, leniently parsed: ``(2, 42, 0)``."""
-        return parse_version(self.version)
 
 
 _STR_LIST = TypeAdapter(list[str], config=ADAPTER_CONFIG)
