@@ -33,6 +33,18 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="allow endpoints whose config sets tls.insecure_skip_verify",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("--demo", action="store_true", help="the embedded demo incident; no config needed")
+    parser.add_argument(
+        "--demo-speed", type=float, default=1.0, metavar="X", help="demo story time runs X times faster"
+    )
+    parser.add_argument(
+        "--demo-at", type=float, default=900.0, metavar="SECONDS",
+        help="start the demo this many story seconds in (deploy at 60, alerts fire ~130)",
+    )
+    parser.add_argument("--goto", metavar="CMD", help="deep link, e.g. ':svc llm-server'")
+    parser.add_argument("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 10)")
+    parser.add_argument("--theme", metavar="NAME", help="colour theme")
+    parser.add_argument("--mouse", action="store_true", help="enable the mouse (off: terminal selection works)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(common)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("check", parents=[common], help="validate the config and probe every endpoint")
+    snap = sub.add_parser("snapshot", parents=[common], help="render one view once, headless, and exit")
+    snap.add_argument("--size", default="120x40", metavar="WxH", help="terminal size (default 120x40)")
+    out = snap.add_mutually_exclusive_group()
+    out.add_argument("--text", action="store_const", dest="format", const="text", help="plain text (default)")
+    out.add_argument("--svg", metavar="FILE", help="write an SVG screenshot to FILE")
+    out.add_argument("--json", action="store_const", dest="format", const="json", help="signals and alerts as JSON")
     return parser
 
 
@@ -83,13 +101,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ONCALL_TUI_READ_ONLY"] = "1"
     if args.command == "check":
         return _cmd_check(args, out, err)
-    err.print(
-        Text(
-            "oncall-tui: the interactive screens are not built yet; "
-            "`oncall-tui check` validates the config and probes every endpoint."
+    app = _build_app(args, err)
+    if app is None:
+        return EXIT_CONFIG
+    if args.command == "snapshot":
+        return _cmd_snapshot(args, app, out, err)
+    app.run(mouse=args.mouse)
+    return app.return_code or 0
+
+
+def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyped-def]
+    from oncall_tui.app import OncallApp
+    from oncall_tui.settings import ConfigError, load_settings
+
+    transport = None
+    try:
+        if args.demo:
+            from oncall_tui.demo import DemoIncident, demo_settings, demo_transport
+
+            settings = demo_settings()
+            transport = demo_transport(DemoIncident(offset=args.demo_at, speed=args.demo_speed))
+        else:
+            settings = load_settings(args.config)
+        if not settings.contexts:
+            raise ConfigError("no contexts configured; see config/example.yaml, or try --demo")
+        return OncallApp(
+            settings,
+            context=args.context,
+            transport=transport,
+            refresh_seconds=args.refresh,
+            read_only=args.readonly,
+            goto=args.goto,
+            theme=args.theme,
+            allow_insecure=args.insecure,
         )
-    )
-    return EXIT_FAILED
+    except ConfigError as exc:
+        err.print(Text(f"oncall-tui: config error\n{exc}"))
+        return None
+
+
+def _cmd_snapshot(args: argparse.Namespace, app, out: Console, err: Console) -> int:  # type: ignore[no-untyped-def]
+    from oncall_tui.snapshot import take_snapshot
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        err.print(Text(f"oncall-tui: --size expects WIDTHxHEIGHT, e.g. 120x40, not {args.size!r}"))
+        return EXIT_CONFIG
+    fmt = "svg" if args.svg else (args.format or "text")
+    text, code = asyncio.run(take_snapshot(app, size=(width, height), fmt=fmt))
+    if args.svg:
+        with open(args.svg, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,300 @@
+"""The Textual application: modes per area, keymap, command line, palette, context switching."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+
+import httpx
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from oncall_tui.clients.session import BackendSession, TriageData
+from oncall_tui.core.commands import CommandError, parse_command
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.timerange import TimeRange
+from oncall_tui.screens.detail import ServiceDetailScreen
+from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScreen
+from oncall_tui.screens.triage import TriageScreen
+from oncall_tui.settings import Context, Settings
+from oncall_tui.themes import default_theme_variables, no_color, register_themes
+
+AREAS = {
+    "logs": ("Logs", "Loki logs of an alert or service arrive with the drill-down part (logs and traces)."),
+    "traces": ("Traces", "Tempo trace waterfalls arrive with the drill-down part (logs and traces)."),
+    "gpu": ("GPUs", "Local NVML and fleet dcgm-exporter GPU panes arrive with the GPU part."),
+    "runbook": ("Runbook", "Runbooks and their steps arrive with the actions part (silences, rollback, runbooks)."),
+    "timeline": ("Incident timeline", "The incident timeline and postmortem export arrive with the actions part."),
+}
+
+
+class OncallCommands(Provider):
+    """ctrl+p: jump to a service or alert, switch context, switch theme."""
+
+    def _choices(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: OncallApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, Callable[[], object], str]] = []
+        data = app.last_data
+        if data is not None:
+            for row in data.rows:
+                out.append((f"service {row.service}", partial(app.open_service, row.service), "open its detail"))
+            for alert in data.alerts:
+                where = alert.service or "-"
+                out.append(
+                    (f"alert {alert.name} ({where}, {alert.state})", partial(app.focus_alert_service, alert.service), alert.summary)
+                )
+        for name in app.settings.contexts:
+            out.append((f"context {name}", partial(app.run_command, f":ctx {name}"), "switch every panel to it"))
+        for name in sorted(app.available_themes):
+            out.append((f"theme {name}", partial(app.run_command, f":theme {name}"), ""))
+        return [(sanitize_for_display(t, max_chars=120), cb, sanitize_for_display(h, max_chars=120)) for t, cb, h in out]
+
+    async def discover(self) -> Hits:
+        for text, callback, help_text in self._choices():
+            yield DiscoveryHit(Text(text), callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, callback, help_text in self._choices():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+
+class OncallApp(App[int]):
+    """oncall-tui. Screens never do I/O themselves: workers call the session's clients."""
+
+    TITLE = "oncall-tui"
+    COMMANDS = {OncallCommands}
+    MODES = {"triage": TriageScreen}
+    DEFAULT_MODE = "triage"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon", "command_line", "Command", id="command-line"),
+        Binding("1", "switch_area('triage')", "Triage", show=False, id="screen-triage"),
+        Binding("2", "switch_area('logs')", "Logs", show=False, id="screen-logs"),
+        Binding("3", "switch_area('traces')", "Traces", show=False, id="screen-traces"),
+        Binding("4", "switch_area('gpu')", "GPUs", show=False, id="screen-gpu"),
+        Binding("5", "switch_area('runbook')", "Runbook", show=False, id="screen-runbook"),
+        Binding("6", "switch_area('timeline')", "Timeline", show=False, id="screen-timeline"),
+        Binding("l", "switch_area('logs')", "Logs", show=False, id="logs"),
+        Binding("x", "switch_area('traces')", "Traces", show=False, id="traces"),
+        Binding("u", "switch_area('gpu')", "GPUs", show=False, id="gpu"),
+        Binding("b", "switch_area('runbook')", "Runbook", show=False, id="runbook"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        context: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        refresh_seconds: float | None = None,
+        read_only: bool = False,
+        goto: str | None = None,
+        theme: str | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+        clock: Callable[[], float] = time.time,
+        periodic_refresh: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.context: Context = settings.context(context)
+        self.transport = transport
+        self.env = env
+        self.allow_insecure = allow_insecure
+        self.clock = clock
+        self.refresh_seconds = refresh_seconds or settings.refresh_seconds
+        self.force_read_only = read_only
+        self.goto = goto
+        self.periodic_refresh = periodic_refresh
+        self.paused = False
+        self.time_range = TimeRange()
+        self.last_data: TriageData | None = None
+        self.first_load = asyncio.Event()
+        self.session = self._new_session(self.context)
+        self._timer = None
+        self._colors: dict[str, str] = {}
+        self._triage: TriageScreen | None = None
+        super().__init__()
+        register_themes(self)
+        wanted = "oncall-mono" if no_color() else (theme or settings.theme)
+        self.theme = wanted if wanted in self.available_themes else "oncall-dark"
+        self.set_keymap(dict(settings.keymap))
+
+    # ---------------------------------------------------------------- state --
+    @property
+    def read_only(self) -> bool:
+        return self.force_read_only or self.context.read_only
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return default_theme_variables(self.current_theme)
+
+    def watch_theme(self) -> None:
+        self._colors = {}
+        screen = self.triage_screen()
+        if screen is not None and screen.is_mounted:
+            screen.render_data()
+
+    def theme_color(self, name: str) -> str:
+        """A theme variable's colour for Rich styles (cells cannot use CSS variables)."""
+        if not self._colors:
+            self._colors = {k: v for k, v in self.get_css_variables().items()}
+        return self._colors.get(name, "")
+
+    def _new_session(self, context: Context) -> BackendSession:
+        return BackendSession(
+            context,
+            transport=self.transport,
+            env=self.env,
+            allow_insecure=self.allow_insecure,
+            clock=self.clock,
+            stale_after=max(3 * self.refresh_seconds, 30.0),
+        )
+
+    def triage_screen(self) -> TriageScreen | None:
+        """The triage screen (it registers itself when mounted), wherever it is in the stacks."""
+        return self._triage
+
+    # -------------------------------------------------------------- refresh --
+    def start_refresh_timer(self) -> None:
+        if self._timer is None:
+            self.refresh_triage()
+            if self.periodic_refresh:
+                self._timer = self.set_interval(self.refresh_seconds, self._tick)
+
+    def _tick(self) -> None:
+        screen = self.triage_screen()
+        if screen is None:
+            return
+        if self.paused:
+            screen.render_header()
+            return
+        self.refresh_triage()
+
+    def refresh_triage(self) -> None:
+        screen = self.triage_screen()
+        if screen is not None:
+            screen.refresh_data()
+
+    def set_time_range(self, time_range: TimeRange) -> None:
+        self.time_range = time_range
+        self.refresh_triage()
+
+    def data_loaded(self, data: TriageData) -> None:
+        self.last_data = data
+        if isinstance(self.screen, ServiceDetailScreen):
+            self.screen.render_data(data)
+        if not self.first_load.is_set():
+            self.first_load.set()
+            if self.goto:
+                self.run_command(self.goto)
+
+    # -------------------------------------------------------------- actions --
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = []
+        seen = set()
+        for key, active in self.active_bindings.items():
+            b = active.binding
+            if b.id in seen or not b.description:
+                continue
+            seen.add(b.id)
+            rows.append((b.key_display or self.get_key_display(b), b.description, b.id or ""))
+        self.push_screen(HelpScreen(type(self.screen).__name__.replace("Screen", ""), rows))
+
+    def action_command_line(self) -> None:
+        def done(text: str | None) -> None:
+            if text and text.strip(":").strip():
+                self.run_command(text)
+
+        self.push_screen(CommandLine(), done)
+
+    def action_switch_area(self, area: str) -> None:
+        if area == "triage":
+            self.switch_mode("triage")
+            return
+        if area not in self._modes:
+            title, brings = AREAS[area]
+            self.add_mode(area, partial(PlaceholderScreen, title, brings))  # type: ignore[arg-type]
+        self.switch_mode(area)
+
+    def action_screenshot(self) -> None:
+        path = self.save_screenshot()
+        self.notify(
+                sanitize_for_display(f"screenshot saved to {path}"), markup=False)
+
+    def open_service(self, name: str) -> None:
+        data = self.last_data
+        if data is not None and any(s.name == name for s in data.services):
+            self.switch_mode("triage")
+            if isinstance(self.screen, ServiceDetailScreen):
+                self.pop_screen()
+            self.push_screen(ServiceDetailScreen(name))
+        else:
+            known = ", ".join(s.name for s in data.services) if data else "(no data yet)"
+            self.notify(
+                sanitize_for_display(f"no service {sanitize_for_display(name, max_chars=64)!r}; known: {known}"),
+                severity="warning",
+                markup=False,
+            )
+
+    def focus_alert_service(self, service: str | None) -> None:
+        screen = self.triage_screen()
+        self.switch_mode("triage")
+        if screen is not None and service:
+            screen.narrow_to = service
+            screen.render_data()
+
+    def run_command(self, text: str) -> None:
+        try:
+            command = parse_command(text)
+        except CommandError as exc:
+            self.notify(
+                sanitize_for_display(str(exc)), severity="error", markup=False)
+            return
+        if command.verb == "q":
+            self.exit(0)
+        elif command.verb == "triage":
+            self.switch_mode("triage")
+        elif command.verb == "svc":
+            self.open_service(command.arg)
+        elif command.verb == "theme":
+            if command.arg in self.available_themes:
+                self.theme = command.arg
+            else:
+                self.notify(
+                sanitize_for_display(f"no theme {command.arg!r}; known: {', '.join(sorted(self.available_themes))}"), severity="error", markup=False)
+        elif command.verb == "ctx":
+            self.switch_context(command.arg)
+
+    def switch_context(self, name: str) -> None:
+        if name not in self.settings.contexts:
+            known = ", ".join(self.settings.contexts)
+            self.notify(
+                sanitize_for_display(f"no context {name!r}; known: {known}"), severity="error", markup=False)
+            return
+        old = self.session
+        self.context = self.settings.context(name)
+        self.session = self._new_session(self.context)
+        self.last_data = None
+        self.run_worker(old.aclose(), exit_on_error=False)
+        self.switch_mode("triage")
+        while isinstance(self.screen, ServiceDetailScreen):
+            self.pop_screen()
+        screen = self.triage_screen()
+        if screen is not None:
+            screen.data = None
+            screen.render_header()
+        self.refresh_triage()
+
+    async def on_unmount(self) -> None:
+        await self.session.aclose()
+

@@ -1,0 +1,186 @@
+"""The clients of one context and the triage fetch: every request of a refresh, concurrently.
+
+A refresh is six range queries (one batched PromQL per golden signal for all services; the
+last point of each is the current value) plus Alertmanager's alerts and silences and
+Prometheus' alerts (only Prometheus knows pending ones). Each backend's success or failure is
+recorded in its :class:`~oncall_tui.core.triage.SourceState`; when one fails, the last good
+data of its part is kept and shown as stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from oncall_tui.clients.alertmanager import AlertmanagerClient
+from oncall_tui.clients.errors import BackendError
+from oncall_tui.clients.factory import build_http_client
+from oncall_tui.clients.prometheus import PrometheusClient
+from oncall_tui.core.signals import build_signal_queries, discover_services, discovery_query
+from oncall_tui.core.timerange import TimeRange
+from oncall_tui.core.triage import (
+    SignalRow,
+    SourceState,
+    TriageAlert,
+    build_rows,
+    firing_by_service,
+    merge_alerts,
+)
+from oncall_tui.models.prometheus import MatrixResult, VectorResult
+from oncall_tui.settings import Context, Service
+
+RANGE_POINTS = 60
+REDISCOVER_EVERY = 30  # refreshes
+
+
+@dataclass
+class TriageData:
+    """Everything the triage screen shows, as of ``fetched_at``."""
+
+    context: str
+    services: list[Service] = field(default_factory=list)
+    rows: list[SignalRow] = field(default_factory=list)
+    alerts: list[TriageAlert] = field(default_factory=list)
+    queries: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    time_range: TimeRange | None = None
+    fetched_at: float = 0.0
+
+    @property
+    def any_down(self) -> bool:
+        return any(s.status(self.fetched_at) in ("down", "auth", "stale") for s in self.sources.values())
+
+
+class BackendSession:
+    """Clients for one context, reused across refreshes; closes them on :meth:`aclose`."""
+
+    def __init__(
+        self,
+        context: Context,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+        clock: Callable[[], float] = time.time,
+        stale_after: float = 30.0,
+    ) -> None:
+        self.context = context
+        self.clock = clock
+        self.sources: dict[str, SourceState] = {}
+        self.prometheus: PrometheusClient | None = None
+        self.alertmanager: AlertmanagerClient | None = None
+        self._setup_errors: dict[str, BackendError] = {}
+        for kind, cls in (("prometheus", PrometheusClient), ("alertmanager", AlertmanagerClient)):
+            endpoint = context.endpoint(kind)
+            if endpoint is None:
+                continue
+            self.sources[kind] = SourceState(kind, stale_after=stale_after)
+            try:
+                http = build_http_client(
+                    endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure
+                )
+            except BackendError as exc:
+                self._setup_errors[kind] = exc
+                continue
+            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+        self._services = list(context.services)
+        self._discovered = False
+        self._refreshes = 0
+        self._last: TriageData = TriageData(context=context.name, sources=self.sources)
+        self._raw: dict[str, Any] = {}
+
+    async def aclose(self) -> None:
+        for client in (self.prometheus, self.alertmanager):
+            if client is not None:
+                await client.aclose()
+
+    # ---------------------------------------------------------------- fetching --
+    async def fetch_triage(self, time_range: TimeRange) -> TriageData:
+        """One refresh. Never raises for backend trouble: it lands in ``sources``."""
+        now = self.clock()
+        for kind, exc in self._setup_errors.items():
+            self.sources[kind].failed(now, exc.badge, str(exc))
+        services = await self._services_for_refresh(now)
+        queries = build_signal_queries(services)
+        start, end, step = time_range.window(now, points=RANGE_POINTS)
+        prom_jobs: dict[str, Any] = {}
+        if self.prometheus is not None:
+            for signal, expr in queries.items():
+                prom_jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
+            prom_jobs["prom_alerts"] = self.prometheus.alerts()
+        am_jobs: dict[str, Any] = {}
+        if self.alertmanager is not None:
+            am_jobs["am_alerts"] = self.alertmanager.alerts()
+            am_jobs["silences"] = self.alertmanager.silences()
+        warnings: list[str] = []
+        for kind, jobs in (("prometheus", prom_jobs), ("alertmanager", am_jobs)):
+            if not jobs:
+                continue
+            results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+            failure = next((r for r in results if isinstance(r, BaseException)), None)
+            if failure is None:
+                self.sources[kind].ok(self.clock())
+                self._raw.update(zip(jobs, results, strict=True))
+                warnings += [w for r in results for w in getattr(r, "warnings", [])]
+            elif isinstance(failure, BackendError):
+                self.sources[kind].failed(self.clock(), failure.badge, str(failure))
+            else:
+                self.sources[kind].failed(self.clock(), "ERROR", f"{kind}: {type(failure).__name__}")
+        return self._assemble(services, queries, time_range, warnings)
+
+    async def _services_for_refresh(self, now: float) -> list[Service]:
+        if self.context.services or self.prometheus is None:
+            return self._services
+        if not self._discovered or self._refreshes % REDISCOVER_EVERY == 0:
+            try:
+                data = (await self.prometheus.query(discovery_query())).data
+            except BackendError as exc:
+                self.sources["prometheus"].failed(now, exc.badge, str(exc))
+            else:
+                if isinstance(data, VectorResult):
+                    self._services = discover_services(s.metric for s in data.result)
+                    self._discovered = True
+        self._refreshes += 1
+        return self._services
+
+    def _assemble(
+        self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]
+    ) -> TriageData:
+        raw = self._raw
+        alerts = merge_alerts(raw.get("am_alerts", []), raw.get("silences", []), raw.get("prom_alerts", []))
+        ranges = {
+            signal: r.data
+            for signal in queries
+            if (r := raw.get(f"range:{signal}")) is not None and isinstance(r.data, MatrixResult)
+        }
+        instant = {signal: _last_points(m) for signal, m in ranges.items()}
+        rows = build_rows(services, instant, ranges, firing_by_service=firing_by_service(alerts))
+        self._last = TriageData(
+            context=self.context.name,
+            services=services,
+            rows=rows,
+            alerts=alerts,
+            queries=queries,
+            sources=self.sources,
+            warnings=warnings,
+            time_range=time_range,
+            fetched_at=self.clock(),
+        )
+        return self._last
+
+
+def _last_points(matrix: MatrixResult) -> VectorResult:
+    """The newest non-NaN point of each series, as an instant vector."""
+    result = []
+    for series in matrix.result:
+        points = [p for p in series.values if not math.isnan(p.value)]
+        if points:
+            result.append({"metric": series.metric, "value": [points[-1].timestamp, repr(points[-1].value)]})
+    return VectorResult.model_validate({"resultType": "vector", "result": result})

@@ -1,0 +1,52 @@
+"""The ``:`` command line and ``--goto`` deep links: ``:ctx NAME``, ``:svc NAME``, ``:theme NAME``, ``:q``.
+
+Parsing is pure so that the same text works typed in the app, pasted into chat as a deep link
+(``oncall-tui --goto ':svc llm-server'``) and in ``oncall-tui snapshot --goto``. Later views add
+their own verbs (``:logs``, ``:trace``, ``:gpu``, ``:silences``, ``:timeline``) to :data:`VERBS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: verb -> (aliases, needs an argument, help)
+VERBS: dict[str, tuple[tuple[str, ...], bool, str]] = {
+    "ctx": (("context",), True, "switch context: :ctx NAME"),
+    "svc": (("service",), True, "open a service's detail: :svc NAME"),
+    "theme": ((), True, "switch theme: :theme NAME"),
+    "triage": (("home",), False, "back to the triage screen"),
+    "q": (("quit", "q!"), False, "quit"),
+}
+
+
+class CommandError(ValueError):
+    """The command line could not be understood; the message says what is accepted."""
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    arg: str = ""
+
+    def __str__(self) -> str:
+        return f":{self.verb} {self.arg}".rstrip()
+
+
+def parse_command(text: str) -> Command:
+    """``":svc llm-server"`` -> ``Command("svc", "llm-server")``; the leading colon is optional."""
+    body = text.strip()
+    if body.startswith(":"):
+        body = body[1:].strip()
+    if not body:
+        raise CommandError("empty command; try :ctx NAME, :svc NAME, :theme NAME or :q")
+    word, _, arg = body.partition(" ")
+    word, arg = word.lower(), arg.strip()
+    for verb, (aliases, needs_arg, usage) in VERBS.items():
+        if word == verb or word in aliases:
+            if needs_arg and not arg:
+                raise CommandError(f"missing argument: {usage}")
+            if not needs_arg and arg:
+                raise CommandError(f"unexpected argument {arg!r}: {usage}")
+            return Command(verb, arg)
+    known = ", ".join(f":{v}" for v in VERBS)
+    raise CommandError(f"unknown command :{word} (known: {known})")

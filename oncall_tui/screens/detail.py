@@ -1,0 +1,102 @@
+"""A service's detail: plotext charts of the four golden signals over the range, each with the
+exact PromQL behind it, so a responder can copy it into Grafana or promtool."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from oncall_tui.core import format as fmt
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.signals import service_query
+from oncall_tui.widgets.chart import render_chart
+from oncall_tui.widgets.header import StatusHeader
+
+if TYPE_CHECKING:
+    from oncall_tui.app import OncallApp
+    from oncall_tui.clients.session import TriageData
+
+PANELS = (
+    ("Traffic (req/s)", ("traffic",), fmt.rate),
+    ("Errors (ratio of requests)", ("errors",), fmt.percent),
+    ("Latency p50 / p95 / p99 (s)", ("latency_p50", "latency_p95", "latency_p99"), fmt.seconds),
+    ("Saturation", ("saturation",), None),
+)
+
+
+class ServiceDetailScreen(Screen):
+    """Pushed over the triage screen with ``enter`` or ``:svc NAME``; ``esc``/``q`` goes back."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("q", "back", "Back", show=False, id="back-q"),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="refresh"),
+    ]
+
+    DEFAULT_CSS = """
+    ServiceDetailScreen #title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
+    ServiceDetailScreen .chart { height: auto; padding: 0 1; color: $foreground; }
+    ServiceDetailScreen .promql { height: auto; padding: 0 1 1 1; color: $foreground-muted; }
+    """
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    @property
+    def oncall(self) -> OncallApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield Static("", id="title", markup=False)
+        with VerticalScroll():
+            for i, _ in enumerate(PANELS):
+                yield Static("", id=f"chart-{i}", classes="chart", markup=False)
+                yield Static("", id=f"promql-{i}", classes="promql", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.render_data(self.oncall.last_data)
+
+    def on_resize(self) -> None:
+        self.render_data(self.oncall.last_data)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh_now(self) -> None:
+        self.oncall.refresh_triage()
+
+    def render_data(self, data: TriageData | None) -> None:
+        triage = self.oncall.triage_screen()
+        if triage is not None:
+            self.query_one(StatusHeader).show(triage.header_state())
+        name = sanitize_for_display(self.service, max_chars=64)
+        row = next((r for r in data.rows if r.service == self.service), None) if data else None
+        service = next((s for s in data.services if s.name == self.service), None) if data else None
+        if row is None or service is None:
+            self.query_one("#title", Static).update(Text(f"{name}: no data for this service (yet)"))
+            return
+        self.query_one("#title", Static).update(
+            Text(f"{name} · {row.preset or 'custom queries'} · {self.oncall.time_range.label()}")
+        )
+        width = max((self.size.width or self.app.size.width) - 4, 30)
+        for i, (title, signals, formatter) in enumerate(PANELS):
+            series = {s.replace("latency_", ""): row.history.get(s, []) for s in signals}
+            current = ", ".join(
+                f"{k} {(formatter or (lambda v: fmt.saturation(v, row.saturation_unit)))(row.values.get(s))}"
+                for k, s in zip(series, signals, strict=True)
+            )
+            chart = render_chart(series, width=width, height=9, title=f"{title} — now {current}")
+            self.query_one(f"#chart-{i}", Static).update(Text(chart))
+            queries = [f"{s}: {q}" for s in signals if (q := service_query(service, s))]
+            self.query_one(f"#promql-{i}", Static).update(
+                Text("\n".join(sanitize_for_display(q, max_chars=2000) for q in queries) or "(no query)")
+            )

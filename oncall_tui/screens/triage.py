@@ -1,0 +1,238 @@
+"""The 3am screen: is it bad, and where? Golden signals per service beside the alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from oncall_tui.core.filtering import matches_filter
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.triage import format_age
+from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader
+from oncall_tui.widgets.tables import AlertsTable, SignalsTable
+
+if TYPE_CHECKING:
+    from oncall_tui.app import OncallApp
+    from oncall_tui.clients.session import TriageData
+
+
+class TriageScreen(Screen):
+    """Header, signals table (worst first), alerts table, filter line, footer."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "refresh_now", "Refresh", id="refresh"),
+        Binding("Z", "toggle_pause", "Pause", id="pause"),
+        Binding("[", "pan(-1)", "Earlier", show=False, id="pan-back"),
+        Binding("]", "pan(1)", "Later", show=False, id="pan-forward"),
+        Binding("+", "zoom(1)", "Zoom in", show=False, id="zoom-in"),
+        Binding("-", "zoom(-1)", "Zoom out", show=False, id="zoom-out"),
+        Binding("0", "live", "Live", show=False, id="live"),
+        Binding("/", "filter", "Filter", id="filter"),
+        Binding("space", "narrow", "Only this service", id="narrow"),
+        Binding("enter", "drill", "Detail", id="drill"),
+        Binding("tab", "focus_next", "Next table", show=False, id="next-pane"),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+        Binding("g", "cursor_top", "Top", show=False, id="top"),
+        Binding("G", "cursor_bottom", "Bottom", show=False, id="bottom"),
+        Binding("escape", "clear", "Clear", show=False, id="clear"),
+    ]
+
+    DEFAULT_CSS = """
+    TriageScreen { layout: vertical; }
+    TriageScreen #problems { height: auto; max-height: 3; color: $source-down; padding: 0 1; }
+    TriageScreen #problems.hidden { display: none; }
+    TriageScreen SignalsTable { height: auto; max-height: 45%; }
+    TriageScreen #alerts-title { height: 1; background: $panel; color: $foreground; padding: 0 1; text-style: bold; }
+    TriageScreen AlertsTable { height: 1fr; }
+    TriageScreen #filter { dock: bottom; display: none; }
+    TriageScreen #filter.visible { display: block; }
+    TriageScreen .stale { opacity: 70%; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: TriageData | None = None
+        self.narrow_to: str | None = None
+        self.filters: dict[str, str] = {"signals": "", "alerts": ""}
+
+    @property
+    def oncall(self) -> OncallApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader()
+        yield Static("", id="problems", classes="hidden", markup=False)
+        yield SignalsTable(id="signals", cursor_type="row", zebra_stripes=False)
+        yield Static("", id="alerts-title", markup=False)
+        yield AlertsTable(id="alerts", cursor_type="row")
+        yield Input(placeholder="filter: text, !text (inverse), label=value — enter keeps, esc clears", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.oncall._triage = self
+        self.query_one(SignalsTable).focus()
+        self.render_header()
+        self.oncall.start_refresh_timer()
+
+    # ------------------------------------------------------------------- data --
+    @work(exclusive=True, group="triage-refresh", exit_on_error=False, description="triage refresh")
+    async def refresh_data(self) -> None:
+        app = self.oncall
+        data = await app.session.fetch_triage(app.time_range)
+        self.data = data
+        self.render_data()
+        app.data_loaded(data)
+
+    def render_data(self) -> None:
+        self.render_header()
+        data = self.data
+        if data is None:
+            return
+        width = self.size.width or self.app.size.width
+        color = self.oncall.theme_color
+        rows = [r for r in data.rows if matches_filter(self.filters["signals"], r.service, {"service": r.service, "preset": r.preset or ""})]
+        self.query_one(SignalsTable).show_rows(rows, width=width, color=color)
+        alerts = [a for a in data.alerts if self.narrow_to in (None, a.service)]
+        alerts = [a for a in alerts if matches_filter(self.filters["alerts"], f"{a.name} {a.summary} {a.state_detail}", a.labels)]
+        self.query_one(AlertsTable).show_alerts(alerts, now=datetime.fromtimestamp(data.fetched_at, UTC), width=width, color=color)
+        firing = sum(1 for a in data.alerts if a.state == "firing")
+        scope = f" for {sanitize_for_display(self.narrow_to, max_chars=64)} (space: all)" if self.narrow_to else ""
+        extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
+        self.query_one("#alerts-title", Static).update(
+            Text(f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
+        )
+        stale = any(s.status(data.fetched_at) == "stale" for s in data.sources.values())
+        for widget in (self.query_one(SignalsTable), self.query_one(AlertsTable)):
+            widget.set_class(stale, "stale")
+
+    def header_state(self) -> HeaderState:
+        app = self.oncall
+        now = app.clock()
+        badges = [
+            SourceBadge(name, src.status(now), format_age(src.age(now)), src.error or "")
+            for name, src in app.session.sources.items()
+        ]
+        ctx = app.context
+        return HeaderState(
+            context=ctx.name,
+            color=ctx.color,
+            read_only=app.read_only,
+            range_label=app.time_range.label(),
+            refresh_seconds=app.refresh_seconds,
+            paused=app.paused,
+            sources=badges,
+        )
+
+    def render_header(self) -> None:
+        app = self.oncall
+        now = app.clock()
+        self.query_one(StatusHeader).show(self.header_state())
+        problems = [
+            f"{src.error} (last good data {format_age(src.age(now))} ago)" if src.last_ok else src.error
+            for src in app.session.sources.values()
+            if src.error
+        ]
+        box = self.query_one("#problems", Static)
+        box.update(Text("\n".join(sanitize_for_display(p, max_chars=300) for p in problems)))
+        box.set_class(not problems, "hidden")
+
+    def on_resize(self) -> None:
+        self.render_data()
+
+    # ---------------------------------------------------------------- actions --
+    def action_refresh_now(self) -> None:
+        self.refresh_data()
+
+    def action_toggle_pause(self) -> None:
+        self.oncall.paused = not self.oncall.paused
+        self.render_header()
+
+    def action_pan(self, direction: int) -> None:
+        self.oncall.set_time_range(self.oncall.time_range.pan(self.oncall.clock(), direction))
+
+    def action_zoom(self, direction: int) -> None:
+        self.oncall.set_time_range(self.oncall.time_range.zoom(direction))
+
+    def action_live(self) -> None:
+        self.oncall.set_time_range(self.oncall.time_range.to_live())
+
+    def _table(self) -> DataTable:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable) else self.query_one(SignalsTable)
+
+    def action_cursor_down(self) -> None:
+        self._table().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._table().action_cursor_up()
+
+    def action_cursor_top(self) -> None:
+        self._table().move_cursor(row=0)
+
+    def action_cursor_bottom(self) -> None:
+        table = self._table()
+        table.move_cursor(row=max(table.row_count - 1, 0))
+
+    def selected_service(self) -> str | None:
+        table = self._table()
+        if isinstance(table, SignalsTable):
+            return table.selected_key
+        if isinstance(table, AlertsTable) and self.data is not None:
+            key = table.selected_key
+            for a in self.data.alerts:
+                if key and (a.fingerprint == key or key.startswith(f"{a.name}:")):
+                    return a.service
+        return None
+
+    def action_narrow(self) -> None:
+        service = self.query_one(SignalsTable).selected_key
+        self.narrow_to = None if self.narrow_to or service is None else service
+        self.render_data()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        # DataTable consumes enter itself (select_cursor); treat its selection as drill-in.
+        self.action_drill()
+
+    def action_drill(self) -> None:
+        service = self.selected_service()
+        if service:
+            self.oncall.open_service(service)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        target = "alerts" if isinstance(self.focused, AlertsTable) else "signals"
+        box.value = self.filters[target]
+        box.placeholder = f"filter {target}: text, !text (inverse), label=value — enter keeps, esc clears"
+        box.add_class("visible")
+        box.focus()
+        self._filter_target = target
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filters[getattr(self, "_filter_target", "signals")] = event.value
+        self.render_data()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("visible")
+        self.query_one(AlertsTable if self._filter_target == "alerts" else SignalsTable).focus()
+
+    def action_clear(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("visible") or any(self.filters.values()) or self.narrow_to:
+            self.filters = {"signals": "", "alerts": ""}
+            self.narrow_to = None
+            box.value = ""
+            box.remove_class("visible")
+            self.query_one(SignalsTable).focus()
+            self.render_data()

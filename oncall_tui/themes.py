@@ -1,0 +1,621 @@
+"""Themes: YAML files validated by a pydantic model and turned into ``textual.theme.Theme``.
+
+Every colour literal of the app lives in the YAML files of the repository's ``themes/`` folder
+(never in Python or ``.tcss``). App-specific colours are theme *variables* (``$severity-critical``,
+``$state-firing`` …) that our CSS and widgets use; :func:`default_theme_variables` gives them
+defaults so that the CSS parses under any theme, Textual's built-in ones included.
+
+Where themes come from, later overriding earlier by name:
+
+1. the built-in folder, :func:`themes_dir`: ``$ONCALL_TUI_THEMES_DIR``, else ``themes/`` next
+   to the package (a source checkout or an editable install);
+2. ``oncall-mono``, built here from ``oncall-high-contrast`` (greys only), chosen when
+   ``NO_COLOR`` is set;
+3. the user's folder, :func:`user_themes_dir`: ``$XDG_CONFIG_HOME/oncall-tui/themes``
+   (``~/.config/oncall-tui/themes`` by default);
+4. any ``extra_dirs`` given to :func:`load_themes`.
+
+This module is UI-layer code: it imports Textual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from textual.color import Color, ColorParseError
+from textual.theme import BUILTIN_THEMES, Theme
+
+from oncall_tui.settings.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_THEME",
+    "MONO_THEME",
+    "THEME_VARIABLES",
+    "ThemeError",
+    "ThemeFile",
+    "ThemeVariables",
+    "apply_theme",
+    "choose_theme",
+    "contrast_ratio",
+    "default_theme_variables",
+    "load_theme_file",
+    "load_themes",
+    "mono_theme",
+    "no_color",
+    "register_themes",
+    "themes_dir",
+    "user_themes_dir",
+]
+
+THEMES_DIR_ENV = "ONCALL_TUI_THEMES_DIR"
+"""Environment variable naming the folder of built-in themes (wins over the checkout's)."""
+APP_DIR = "oncall-tui"
+DEFAULT_THEME = "oncall-dark"
+MONO_THEME = "oncall-mono"
+_MONO_BASE = "oncall-high-contrast"
+
+THEME_VARIABLES: tuple[str, ...] = (
+    "severity-critical",
+    "severity-error",
+    "severity-warning",
+    "severity-info",
+    "severity-none",
+    "state-firing",
+    "state-pending",
+    "state-silenced",
+    "state-inhibited",
+    "level-ok",
+    "level-warn",
+    "level-crit",
+    "source-fresh",
+    "source-stale",
+    "source-down",
+    "sparkline-low",
+    "sparkline-high",
+    "readonly-badge",
+    "paused-banner",
+)
+"""The app's own theme variables; every theme defines them (or gets the defaults)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class ThemeError(ConfigError):
+    """A theme file (or the themes folder) cannot be used.
+
+    ``str()`` names the file (with line and column where known), the key and what was
+    expected; ``file`` and ``key`` hold the first problem's file and dotted key.
+    """
+
+    def __init__(self, file: Path | str, problems: list[tuple[str, str, str]] | str) -> None:
+        self.file = Path(file)
+        if isinstance(problems, str):
+            problems = [(str(file), "", problems)]
+        self.key = problems[0][1] if problems else ""
+        super().__init__([ConfigProblem(origin, key, message) for origin, key, message in problems])
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+
+
+def _not_missing(value: Any) -> Any:
+    if value is None:
+        raise ValueError(
+            "a value is required (quote hex colours: in YAML an unquoted '#' starts a comment)"
+        )
+    return value
+
+
+def _check_colour(value: str) -> str:
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        raise ValueError(
+            f"{value!r} is not a colour (expected e.g. '#RRGGBB' or a colour name)"
+        ) from None
+    return value
+
+
+Colour = Annotated[str, BeforeValidator(_not_missing), AfterValidator(_check_colour)]
+"""A string that ``textual.color.Color.parse`` accepts."""
+
+
+@lru_cache(maxsize=1)
+def _textual_variable_names() -> frozenset[str]:
+    """The variables Textual's own CSS uses (``footer-key-foreground`` …); themes may set them."""
+    return frozenset(BUILTIN_THEMES["textual-dark"].to_color_system().generate())
+
+
+def _check_textual_colour(value: str) -> str:
+    """A Textual variable's colour: ``auto`` or a colour, then an optional alpha (``35%``)."""
+    head, _, alpha = value.strip().partition(" ")
+    if head != "auto":
+        _check_colour(head)
+    alpha = alpha.strip()
+    if alpha and not (alpha.endswith("%") and alpha[:-1].replace(".", "", 1).isdigit()):
+        raise ValueError(f"{value!r}: expected a colour optionally followed by an alpha like 50%")
+    return value
+
+
+_TextualColour = Annotated[
+    str, BeforeValidator(_not_missing), AfterValidator(_check_textual_colour)
+]
+_TextualStyle = Annotated[str, BeforeValidator(_not_missing)]  # bold, underline, none …
+
+
+def _variables_model() -> type[BaseModel]:
+    """A model with one optional field per allowed variable, keyed by its CSS name.
+
+    The app's variables must be colours; Textual's own (``footer-key-foreground``,
+    ``block-cursor-text-style`` …) may be set too. Any other name is an unknown key.
+    """
+    fields: dict[str, Any] = {}
+    for name in THEME_VARIABLES:
+        # Omitted is fine (the app's defaults apply); an explicit null is an error.
+        fields[name.replace("-", "_")] = (Colour, Field(default=None, alias=name))
+    for name in sorted(_textual_variable_names()):
+        kind = _TextualStyle if name.endswith("-style") else _TextualColour
+        fields["textual_" + name.replace("-", "_")] = (kind, Field(default=None, alias=name))
+    return create_model(
+        "ThemeVariables",
+        __config__=ConfigDict(extra="forbid", frozen=True, strict=True),
+        __doc__="A theme's ``variables:`` mapping.",
+        **fields,
+    )
+
+
+ThemeVariables = _variables_model()
+
+
+class ThemeFile(BaseModel):
+    """One theme YAML file. Unknown keys are rejected; colours must parse."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    """The theme's name, as used by ``App.theme`` and the ``theme`` setting."""
+    dark: bool
+    """True for a dark background (Textual's ``:dark`` pseudo-class)."""
+    description: str | None = None
+    """One line shown to people choosing a theme."""
+
+    primary: Colour
+    secondary: Colour | None = None
+    accent: Colour | None = None
+    foreground: Colour | None = None
+    background: Colour | None = None
+    surface: Colour | None = None
+    panel: Colour | None = None
+    boost: Colour | None = None
+    warning: Colour | None = None
+    error: Colour | None = None
+    success: Colour | None = None
+    luminosity_spread: float = Field(default=0.15, ge=0.0, le=1.0)
+    text_alpha: float = Field(default=0.95, ge=0.0, le=1.0)
+
+    variables: ThemeVariables = Field(default_factory=ThemeVariables)  # type: ignore[valid-type]
+    """The app's variables (:data:`THEME_VARIABLES`) and, optionally, Textual's own."""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        # App.get_theme() splits on commas; whitespace would not survive the settings file.
+        if value != value.strip() or any(ch.isspace() or ch == "," for ch in value):
+            raise ValueError("a theme name has no spaces or commas")
+        return value
+
+    def theme_variables(self) -> dict[str, str]:
+        """The variables set in the file, by CSS name."""
+        return self.variables.model_dump(by_alias=True, exclude_none=True)
+
+    def to_theme(self) -> Theme:
+        """The ``textual.theme.Theme`` for this file."""
+        return Theme(
+            name=self.name,
+            primary=self.primary,
+            secondary=self.secondary,
+            accent=self.accent,
+            foreground=self.foreground,
+            background=self.background,
+            surface=self.surface,
+            panel=self.panel,
+            boost=self.boost,
+            warning=self.warning,
+            error=self.error,
+            success=self.success,
+            dark=self.dark,
+            luminosity_spread=self.luminosity_spread,
+            text_alpha=self.text_alpha,
+            variables=self.theme_variables(),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def _mark_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Mark | None:
+    """The position in the YAML source of the key at ``loc`` (or of its nearest parent)."""
+    node, mark = root, None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                mark, node = key_node.start_mark, value_node
+                break
+        else:
+            break
+    return mark
+
+
+def _origin(path: Path, mark: yaml.Mark | None) -> str:
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+
+
+def load_theme_file(path: Path | str) -> ThemeFile:
+    """Read and validate one theme file; raises :class:`ThemeError` naming the file and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ThemeError(path, f"cannot read theme file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ThemeError(path, [(_origin(path, mark), "", f"invalid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ThemeError(path, "a theme file is a mapping with at least 'name' and 'primary'")
+    try:
+        return ThemeFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif message.startswith("Value error, "):
+                message = message.removeprefix("Value error, ")
+            key = ".".join(str(part) for part in loc)
+            problems.append((_origin(path, _mark_of(root, loc)), key, message))
+        raise ThemeError(path, problems) from None
+
+
+def _config_home(environ: Mapping[str, str]) -> Path:
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore relative values
+        return Path(xdg)
+    home = environ.get("HOME")
+    return (Path(home) if home else Path.home()) / ".config"
+
+
+def themes_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The built-in themes folder: ``$ONCALL_TUI_THEMES_DIR``, else ``<repo>/themes`` (a source
+    checkout or editable install), else ``<prefix>/share/oncall-tui/themes`` where a wheel
+    installs them (pyproject ``data-files``). The path may not exist.
+    """
+    environ = os.environ if environ is None else environ
+    override = environ.get(THEMES_DIR_ENV, "")
+    if override:
+        return Path(override).expanduser()
+    source = Path(__file__).resolve().parents[1] / "themes"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "oncall-tui" / "themes"
+
+
+def user_themes_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/oncall-tui/themes``, or ``~/.config/oncall-tui/themes``."""
+    return _config_home(os.environ if environ is None else environ) / APP_DIR / "themes"
+
+
+def _load_dir(directory: Path) -> dict[str, Theme]:
+    """Every ``*.yaml``/``*.yml`` in ``directory``, by name; two files with one name is an error."""
+    themes: dict[str, Theme] = {}
+    files: dict[str, Path] = {}
+    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    for path in paths:
+        spec = load_theme_file(path)
+        if spec.name in files:
+            raise ThemeError(
+                path,
+                [(str(path), "name", f"theme '{spec.name}' is also defined in {files[spec.name]}")],
+            )
+        files[spec.name] = path
+        themes[spec.name] = spec.to_theme()
+    return themes
+
+
+def _opaque(colour: Color | str, background: Color | str) -> Color:
+    """``colour`` composited on ``background`` (drops any alpha)."""
+    bg = Color.parse(background) if isinstance(background, str) else background
+    fg = Color.parse(colour) if isinstance(colour, str) else colour
+    return (bg.with_alpha(1.0) + fg).with_alpha(1.0)
+
+
+def _relative_luminance(colour: Color) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = colour.rgb
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(colour: Color | str, background: Color | str) -> float:
+    """WCAG 2 contrast ratio (1 to 21) of two colours; alpha is composited on ``background``."""
+    bg = _opaque(background, background)
+    fg = _opaque(colour, bg)
+    high, low = sorted((_relative_luminance(fg), _relative_luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+_MONO_WEIGHT: dict[str, float] = {
+    "severity-critical": 1.0,
+    "severity-error": 0.9,
+    "severity-warning": 0.8,
+    "severity-info": 0.7,
+    "severity-none": 0.55,
+    "state-firing": 1.0,
+    "state-pending": 0.8,
+    "state-silenced": 0.55,
+    "state-inhibited": 0.5,
+    "level-ok": 0.7,
+    "level-warn": 0.85,
+    "level-crit": 1.0,
+    "source-fresh": 0.7,
+    "source-stale": 0.85,
+    "source-down": 1.0,
+    "sparkline-low": 0.55,
+    "sparkline-high": 1.0,
+    "readonly-badge": 0.85,
+    "paused-banner": 1.0,
+}
+"""oncall-mono: how far from the background toward the foreground each variable's grey is —
+the more urgent, the brighter; the app's text (``CRIT``, ``firing`` …) tells them apart."""
+
+
+def mono_theme(base: Theme | None = None) -> Theme:
+    """``oncall-mono``: black, white and greys only, for ``NO_COLOR``.
+
+    The base colours are ``base``'s (``oncall-high-contrast`` by default) turned grey with
+    Textual's ``Color.monochrome`` (the formula of its own NO_COLOR filter). Each app variable
+    is a grey between background and foreground, brighter for more urgent states, and keeps
+    at least 4.5:1 contrast against the background.
+    """
+    base = base or _builtin_theme(_MONO_BASE) or BUILTIN_THEMES["textual-dark"]
+    generated = base.to_color_system().generate()
+    background = Color.parse(generated["background"]).monochrome.with_alpha(1.0)
+    foreground = _opaque(Color.parse(generated["foreground"]).monochrome, background)
+
+    def grey(name: str) -> str:
+        return Color.parse(generated[name]).monochrome.hex
+
+    def shade(weight: float) -> str:
+        colour = background.blend(foreground, weight)
+        while contrast_ratio(colour, background) < 4.5 and weight < 1.0:
+            weight = min(1.0, weight + 0.05)
+            colour = background.blend(foreground, weight)
+        return colour.hex
+
+    return Theme(
+        name=MONO_THEME,
+        primary=grey("primary"),
+        secondary=grey("secondary"),
+        accent=grey("accent"),
+        foreground=foreground.hex,
+        background=background.hex,
+        surface=grey("surface"),
+        panel=grey("panel"),
+        boost=grey("boost"),
+        warning=grey("warning"),
+        error=grey("error"),
+        success=grey("success"),
+        dark=base.dark,
+        luminosity_spread=base.luminosity_spread,
+        text_alpha=base.text_alpha,
+        variables={name: shade(_MONO_WEIGHT[name]) for name in THEME_VARIABLES},
+    )
+
+
+def load_themes(
+    extra_dirs: Iterable[Path | str] = (),
+    *,
+    include_user: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Theme]:
+    """All themes by name: built-in, ``oncall-mono``, the user's, then ``extra_dirs``.
+
+    Later sources override earlier ones by name (a user theme named ``oncall-dark`` replaces
+    the built-in one). A missing built-in folder is logged and skipped unless it was named by
+    ``$ONCALL_TUI_THEMES_DIR``; a missing user folder is normal; a missing extra folder, or any
+    bad file, raises :class:`ThemeError`.
+    """
+    environ = os.environ if environ is None else environ
+    themes: dict[str, Theme] = {}
+
+    builtin = themes_dir(environ)
+    if builtin.is_dir():
+        themes.update(_load_dir(builtin))
+    elif environ.get(THEMES_DIR_ENV):
+        raise ThemeError(builtin, f"{THEMES_DIR_ENV} names a folder that does not exist")
+    else:
+        log.warning("built-in themes folder %s not found; set %s", builtin, THEMES_DIR_ENV)
+
+    themes[MONO_THEME] = mono_theme(themes.get(_MONO_BASE))
+
+    if include_user:
+        user = user_themes_dir(environ)
+        if user.is_dir():
+            themes.update(_load_dir(user))
+    for extra in extra_dirs:
+        directory = Path(extra).expanduser()
+        if not directory.is_dir():
+            raise ThemeError(directory, "themes folder does not exist")
+        themes.update(_load_dir(directory))
+    return themes
+
+
+@lru_cache(maxsize=8)
+def _builtin_theme_cached(directory: str, name: str) -> Theme | None:
+    path = Path(directory)
+    if not path.is_dir():
+        return None
+    try:
+        return _load_dir(path).get(name)
+    except ThemeError:
+        log.warning("cannot load built-in theme %s from %s", name, directory, exc_info=True)
+        return None
+
+
+def _builtin_theme(name: str) -> Theme | None:
+    return _builtin_theme_cached(str(themes_dir()), name)
+
+
+# --------------------------------------------------------------------------------------------
+# Variables
+
+
+def _derived_variables(theme: Theme) -> dict[str, str]:
+    """Values for :data:`THEME_VARIABLES` derived from ``theme``'s base colours (opaque hex)."""
+    generated = theme.to_color_system().generate()
+    background = Color.parse(generated["background"])
+    foreground = Color.parse(generated["foreground"])
+
+    def pick(name: str) -> str:
+        return _opaque(generated[name], background).hex
+
+    def fade(colour: Color, alpha: float) -> str:
+        return _opaque(colour.with_alpha(alpha), background).hex
+
+    step = "lighten" if theme.dark else "darken"
+    muted = fade(foreground, 0.6)
+    dimmer = fade(foreground, 0.45)
+    return {
+        "severity-critical": pick("error"),
+        "severity-error": pick(f"error-{step}-1"),
+        "severity-warning": pick("warning"),
+        "severity-info": pick(f"primary-{step}-1"),
+        "severity-none": muted,
+        "state-firing": pick("error"),
+        "state-pending": pick("warning"),
+        "state-silenced": muted,
+        "state-inhibited": dimmer,
+        "level-ok": pick("success"),
+        "level-warn": pick("warning"),
+        "level-crit": pick("error"),
+        "source-fresh": pick("success"),
+        "source-stale": pick("warning"),
+        "source-down": pick("error"),
+        "sparkline-low": pick("primary"),
+        "sparkline-high": pick("warning"),
+        "readonly-badge": pick("accent"),
+        "paused-banner": pick("warning"),
+    }
+
+
+def default_theme_variables(theme: Theme | None = None) -> dict[str, str]:
+    """Defaults for :data:`THEME_VARIABLES`, for ``App.get_theme_variable_defaults()``.
+
+    With no ``theme``: the values of the built-in ``oncall-dark`` (or, if its file cannot be
+    found, values derived from Textual's ``textual-dark``). With a theme (pass
+    ``self.current_theme``): values derived from that theme's error/warning/success/primary
+    colours, so Textual's built-in themes (``nord`` …) get matching severities; a theme's own
+    ``variables`` still win over these in Textual.
+
+    The values are concrete colours: Textual does not resolve ``$error`` inside a variable's
+    value (the CSS then fails with "Invalid value ('$error')").
+    """
+    if theme is None:
+        base = _builtin_theme(DEFAULT_THEME)
+        if base is None:
+            return _derived_variables(BUILTIN_THEMES["textual-dark"])
+        derived = _derived_variables(base)
+        return {name: base.variables.get(name, derived[name]) for name in THEME_VARIABLES}
+    derived = _derived_variables(theme)
+    return {name: theme.variables.get(name, derived[name]) for name in THEME_VARIABLES}
+
+
+# --------------------------------------------------------------------------------------------
+# The app side
+
+
+def no_color(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``NO_COLOR`` is set to a non-empty value (https://no-color.org)."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("NO_COLOR", ""))
+
+
+def choose_theme(
+    requested: str | None,
+    available: Iterable[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The theme to start with: ``oncall-mono`` under NO_COLOR, else ``requested`` if known,
+    else ``oncall-dark``, else Textual's ``textual-dark``."""
+    names = set(available)
+    if no_color(environ) and MONO_THEME in names:
+        return MONO_THEME
+    if requested and requested in names:
+        return requested
+    if requested:
+        log.warning("unknown theme %r; using %s", requested, DEFAULT_THEME)
+    return DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
+
+
+def register_themes(
+    app: App[Any],
+    extra_dirs: Iterable[Path | str] = (),
+    *,
+    include_user: bool = True,
+) -> list[str]:
+    """Register every theme of :func:`load_themes` with ``app``; returns their names."""
+    themes = load_themes(extra_dirs, include_user=include_user)
+    for theme in themes.values():
+        app.register_theme(theme)
+    return list(themes)
+
+
+def apply_theme(
+    app: App[Any],
+    requested: str | None = None,
+    *,
+    extra_dirs: Iterable[Path | str] = (),
+    include_user: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Register the themes, pick one with :func:`choose_theme`, set ``app.theme``; its name."""
+    register_themes(app, extra_dirs, include_user=include_user)
+    name = choose_theme(requested, app.available_themes, environ=environ)
+    app.theme = name
+    return name

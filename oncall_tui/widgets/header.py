@@ -1,0 +1,83 @@
+"""The status line: context (in its colour), READ-ONLY, time range, refresh, PAUSED, backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label
+
+from oncall_tui.core.sanitize import sanitize_for_display
+
+
+@dataclass(frozen=True)
+class SourceBadge:
+    name: str
+    status: str  # loading | fresh | stale | down | auth
+    age: str
+    reason: str = ""
+
+    def text(self) -> str:
+        label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…"}
+        age = f" {self.age}" if self.status in ("fresh", "stale") else ""
+        return f"{self.name} {label.get(self.status, self.status)}{age}"
+
+
+@dataclass(frozen=True)
+class HeaderState:
+    context: str
+    color: str
+    read_only: bool
+    range_label: str
+    refresh_seconds: float
+    paused: bool
+    sources: list[SourceBadge] = field(default_factory=list)
+
+
+class StatusHeader(Horizontal):
+    """One line at the top. Colours come from theme variables through CSS classes."""
+
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; dock: top; background: $panel; }
+    StatusHeader Label { padding: 0 1 0 0; }
+    StatusHeader #ctx { text-style: bold; padding: 0 1; }
+    StatusHeader #readonly { background: $readonly-badge; color: $background; text-style: bold; padding: 0 1; margin-right: 1; }
+    StatusHeader #paused { background: $paused-banner; color: $background; text-style: bold; padding: 0 1; margin-right: 1; }
+    StatusHeader #range { color: $foreground; }
+    StatusHeader #refresh { color: $foreground-muted; }
+    StatusHeader .source { padding: 0 1 0 0; }
+    StatusHeader .-fresh { color: $source-fresh; }
+    StatusHeader .-loading { color: $foreground-muted; }
+    StatusHeader .-stale { color: $source-stale; text-style: dim italic; }
+    StatusHeader .-down, StatusHeader .-auth { color: $source-down; text-style: bold; }
+    StatusHeader .hidden { display: none; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="ctx", markup=False)
+        yield Label("READ-ONLY", id="readonly", classes="hidden", markup=False)
+        yield Label("PAUSED", id="paused", classes="hidden", markup=False)
+        yield Label("", id="range", markup=False)
+        yield Label("", id="refresh", markup=False)
+        yield Horizontal(id="sources")
+
+    def show(self, state: HeaderState) -> None:
+        ctx = self.query_one("#ctx", Label)
+        ctx.update(Text(sanitize_for_display(state.context, max_chars=40)))
+        ctx.styles.color = state.color  # the user's own config value, e.g. "red"
+        self.query_one("#readonly").set_class(not state.read_only, "hidden")
+        self.query_one("#paused").set_class(not state.paused, "hidden")
+        self.query_one("#range", Label).update(Text(state.range_label))
+        self.query_one("#refresh", Label).update(Text(f"every {state.refresh_seconds:g}s"))
+        box = self.query_one("#sources", Horizontal)
+        labels = list(box.query(Label))
+        if len(labels) != len(state.sources):
+            box.remove_children()
+            labels = [Label("", classes="source", markup=False) for _ in state.sources]
+            box.mount_all(labels)
+        for label, badge in zip(labels, state.sources, strict=True):
+            label.update(Text(badge.text()))
+            for status in ("fresh", "stale", "down", "auth", "loading"):
+                label.set_class(badge.status == status, f"-{status}")

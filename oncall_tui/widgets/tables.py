@@ -1,0 +1,149 @@
+"""The two triage tables: golden signals per service, and the alerts.
+
+Both are ``DataTable``s fed with ``rich.text.Text`` cells (never markup strings: label values
+and annotations come from the backends). A refresh updates only cells whose text changed, so
+an idle screen writes almost nothing to the terminal; the cursor stays on the same row key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from oncall_tui.core import format as fmt
+from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
+from oncall_tui.core.sparkline import sparkline
+from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
+
+Colors = Callable[[str], str]
+SPARK = 8
+
+
+def _safe(value: object, limit: int = MAX_LABEL_VALUE) -> str:
+    return sanitize_for_display(str(value), max_chars=limit)
+
+
+class DiffTable(DataTable):
+    """A DataTable that redraws only what changed between two renders of the same rows."""
+
+    def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[Text]]]) -> None:
+        keys = [str(c.key.value) for c in self.ordered_columns]
+        wanted = [label for label, _ in columns]
+        current_rows = [str(r.key.value) for r in self.ordered_rows]
+        if keys != wanted or current_rows != [key for key, _ in rows]:
+            selected = self._selected_key()
+            self.clear(columns=keys != wanted)
+            if keys != wanted:
+                for label, width in columns:
+                    self.add_column(Text(label, style="bold"), key=label, width=width)
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            if selected is not None and selected in [k for k, _ in rows]:
+                self.move_cursor(row=self.get_row_index(selected))
+            return
+        for key, cells in rows:
+            for label, cell in zip(wanted, cells, strict=True):
+                if self.get_cell(key, label) != cell:
+                    self.update_cell(key, label, cell)
+
+    def _selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
+            return None
+
+    @property
+    def selected_key(self) -> str | None:
+        return self._selected_key()
+
+
+class SignalsTable(DiffTable):
+    """Golden signals, one row per service, worst first."""
+
+    def show_rows(self, rows: Sequence[SignalRow], *, width: int, color: Colors) -> None:
+        wide = width >= 110
+        columns: list[tuple[str, int | None]] = [("SERVICE", 18 if wide else 15), ("RPS", 6)]
+        if width >= 140:
+            columns.append(("RPS~", SPARK))
+        columns += [("ERR", 6), ("ERR~", SPARK)]
+        if wide:
+            columns += [("P50", 6), ("P95", 6)]
+        columns.append(("P99", 6))
+        if width >= 78:
+            columns.append(("P99~", SPARK))
+        columns.append(("SAT", 5))
+        if wide:
+            columns += [("SAT~", SPARK), ("BURN", 5), ("ALERTS", 6)]
+        cells = [(r.service, self._cells(r, wide, width >= 140, width >= 78, color)) for r in rows]
+        self.set_table(columns, cells)
+
+    @staticmethod
+    def _cells(r: SignalRow, wide: bool, traffic_trend: bool, p99_trend: bool, color: Colors) -> list[Text]:
+        def lvl(name: str) -> str:
+            level = r.levels.get(name, "ok")
+            return "" if level == "ok" else f"bold {color('level-' + level)}"
+
+        def spark(signal: str, name: str | None = None) -> Text:
+            style = color("sparkline-high") if name and r.levels.get(name, "ok") != "ok" else color("sparkline-low")
+            return Text(sparkline(r.history.get(signal, []), SPARK), style=style)
+
+        v = r.values
+        name_style = f"bold {color('level-' + r.worst_level)}" if r.worst_level != "ok" else ""
+        cells = [Text(_safe(r.service, 64), style=name_style, overflow="ellipsis", no_wrap=True), Text(fmt.rate(v["traffic"]))]
+        if traffic_trend:
+            cells.append(spark("traffic"))
+        cells += [Text(fmt.percent(v["errors"]), style=lvl("errors")), spark("errors", "errors")]
+        if wide:
+            cells += [Text(fmt.seconds(v["latency_p50"])), Text(fmt.seconds(v["latency_p95"]))]
+        cells.append(Text(fmt.seconds(v["latency_p99"]), style=lvl("latency_p99")))
+        if p99_trend:
+            cells.append(spark("latency_p99", "latency_p99"))
+        cells.append(Text(fmt.saturation(v["saturation"], r.saturation_unit), style=lvl("saturation")))
+        if wide:
+            cells += [
+                spark("saturation", "saturation"),
+                Text(fmt.burn(r.burn_rate), style=lvl("burn")),
+                Text(str(r.firing_alerts) if r.firing_alerts else ""),
+            ]
+        return cells
+
+
+class AlertsTable(DiffTable):
+    """Firing, pending, silenced and inhibited alerts, grouped by severity then age."""
+
+    def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
+        wide = width >= 110
+        columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", 24 if wide else 20), ("SERVICE", 15 if wide else 12), ("AGE", 4)]
+        columns.append(("STATE", 30 if wide else 9))
+        used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
+        columns.append(("SUMMARY", max(width - used, 10)))
+        rows = []
+        seen: set[str] = set()
+        for a in alerts:
+            key = a.fingerprint or f"{a.name}:{sorted(a.labels.items())}"
+            while key in seen:
+                key += "'"
+            seen.add(key)
+            sev_style = f"bold {color('severity-' + a.severity)}" if a.severity in ("critical", "error", "warning", "info") else ""
+            state_style = color("state-" + a.state)
+            muted = a.state in ("silenced", "inhibited")
+            base = "dim" if muted else ""
+            rows.append(
+                (
+                    key,
+                    [
+                        Text(a.severity[:4].upper(), style=sev_style),
+                        Text(_safe(a.name, 128), style=base, overflow="ellipsis", no_wrap=True),
+                        Text(_safe(a.service or "–", 64), style=base, overflow="ellipsis", no_wrap=True),
+                        Text(format_age(a.age(now)), style=base),
+                        Text(_safe(a.state_detail if wide else a.state, 200), style=state_style, overflow="ellipsis", no_wrap=True),
+                        Text(_safe(a.summary, 300), style=base, overflow="ellipsis", no_wrap=True),
+                    ],
+                )
+            )
+        self.set_table(columns, rows)
