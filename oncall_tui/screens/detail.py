@@ -90,10 +90,9 @@ class ServiceDetailScreen(Screen):
         width = max((self.size.width or self.app.size.width) - 4, 30)
         for i, (title, signals, formatter) in enumerate(PANELS):
             series = {s.replace("latency_", ""): row.history.get(s, []) for s in signals}
-            current = ", ".join(
-                f"{k} {(formatter or (lambda v: fmt.saturation(v, row.saturation_unit)))(row.values.get(s))}"
-                for k, s in zip(series, signals, strict=True)
-            )
+            show = formatter or (lambda v: fmt.saturation(v, row.saturation_unit))
+            parts = [(k, show(row.values.get(s))) for k, s in zip(series, signals, strict=True)]
+            current = parts[0][1] if len(parts) == 1 else ", ".join(f"{k} {v}" for k, v in parts)
             chart = render_chart(series, width=width, height=9, title=f"{title} — now {current}")
             self.query_one(f"#chart-{i}", Static).update(Text(chart))
             queries = [f"{s}: {q}" for s in signals if (q := service_query(service, s))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
@@ -24,6 +24,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen { align: center middle; }
     HelpScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 90%; background: $surface; border: round $primary; padding: 0 1; }
     HelpScreen #help-title { text-style: bold; }
+    HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     """
 
     def __init__(self, title: str, rows: list[tuple[str, str, str]]) -> None:
@@ -42,8 +43,9 @@ class HelpScreen(ModalScreen[None]):
             lines.append(f"{':' + verb:>10}  {usage}\n")
         lines.append("\nRemap any key in the config: keymap: {binding-id: \"key\"}", style="dim")
         with Vertical():
-            yield Static(Text(f"Keys — {self.help_title}"), id="help-title")
-            yield Static(lines)
+            yield Static(Text(f"Keys — {self.help_title}  (esc closes, arrows scroll)"), id="help-title")
+            with VerticalScroll():
+                yield Static(lines)
 
 
 class CommandLine(ModalScreen[str | None]):

@@ -13,7 +13,8 @@ import plotext as plt
 
 from oncall_tui.core.sanitize import sanitize_for_display
 
-MARKERS = ("braille", "dot", "+", "x")
+#: Plain characters: braille/block markers render with uneven widths in many fonts.
+MARKERS = ("•", "+", "x", "o")
 
 
 def render_chart(series: Mapping[str, Sequence[float]], *, width: int, height: int, title: str = "") -> str:

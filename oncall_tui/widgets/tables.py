@@ -27,7 +27,19 @@ def _safe(value: object, limit: int = MAX_LABEL_VALUE) -> str:
 
 
 class DiffTable(DataTable):
-    """A DataTable that redraws only what changed between two renders of the same rows."""
+    """A DataTable that redraws only what changed between two renders of the same rows.
+
+    The cursor row keeps its cells' own colours (a red error rate stays red when selected).
+    """
+
+    DEFAULT_CSS = """
+    DiffTable > .datatable--cursor { background: $boost; text-style: bold; }
+    DiffTable:focus > .datatable--cursor { background: $primary 35%; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("cursor_foreground_priority", "renderable")
+        super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[Text]]]) -> None:
         keys = [str(c.key.value) for c in self.ordered_columns]
