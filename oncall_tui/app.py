@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from oncall_tui.clients.session import BackendSession, TriageData
 from oncall_tui.core.commands import CommandError, parse_command
@@ -36,6 +38,7 @@ class OncallCommands(Provider):
     """ctrl+p: jump to a service or alert, switch context, switch theme."""
 
     def _choices(self) -> list[tuple[str, Callable[[], object], str]]:
+        """(title, callback, help); titles are untrusted and go in as Text/Content only."""
         app: OncallApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, Callable[[], object], str]] = []
         data = app.last_data
@@ -45,13 +48,14 @@ class OncallCommands(Provider):
             for alert in data.alerts:
                 where = alert.service or "-"
                 out.append(
-                    (f"alert {alert.name} ({where}, {alert.state})", partial(app.focus_alert_service, alert.service), alert.summary)
+                    (f"alert {alert.name} ({where}, {alert.state})", partial(app.focus_alert_service, alert.service), "show the alerts of its service")
                 )
         for name in app.settings.contexts:
             out.append((f"context {name}", partial(app.run_command, f":ctx {name}"), "switch every panel to it"))
         for name in sorted(app.available_themes):
             out.append((f"theme {name}", partial(app.run_command, f":theme {name}"), ""))
-        return [(sanitize_for_display(t, max_chars=120), cb, sanitize_for_display(h, max_chars=120)) for t, cb, h in out]
+        # Textual parses a hit's help as markup: help texts are fixed strings, never backend data.
+        return [(sanitize_for_display(t, max_chars=120), cb, h) for t, cb, h in out]
 
     async def discover(self) -> Hits:
         for text, callback, help_text in self._choices():
@@ -62,7 +66,17 @@ class OncallCommands(Provider):
         for text, callback, help_text in self._choices():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, text), callback, help=help_text)
+
+
+def _highlight(matcher: Matcher, text: str) -> Content:
+    """Like ``Matcher.highlight`` but without parsing ``text`` as markup (it is backend data)."""
+    content = Content(text)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        if not text[offset].isspace():
+            content = content.stylize("bold underline", offset, offset + 1)
+    return content
 
 
 class OncallApp(App[int]):
