@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 GOAL = 1.3
-PHASES = ("interp", "imported", "built", "first_paint", "first_load", "first_frame")
+PHASES = ("script", "imported", "built", "first_paint", "first_load", "first_frame")
 
 
 # ------------------------------------------------------------------------------ children --
@@ -43,11 +43,11 @@ def _mark(marks: dict[str, float], name: str, t0: float) -> None:
 def child_app(args: argparse.Namespace) -> None:
     t0 = float(os.environ["BENCH_T0"])
     marks: dict[str, float] = {}
-    _mark(marks, "interp", t0)
+    _mark(marks, "script", t0)
+    from _common import FrameProbe, counting_driver_class
+
     from oncall_tui.app import OncallApp
     from oncall_tui.settings import load_settings
-
-    from _common import FrameProbe, counting_driver_class
 
     _mark(marks, "imported", t0)
     settings = load_settings(args.config)
@@ -58,25 +58,31 @@ def child_app(args: argparse.Namespace) -> None:
     done = asyncio.Event()
     probe.callbacks.append(done.set)
 
-    async def main() -> None:
-        async def on_first_load() -> None:
-            await app.first_load.wait()
-            _mark(marks, "first_load", t0)
+    data_loaded = app.data_loaded
 
+    def on_data_loaded(data):  # type: ignore[no-untyped-def]
+        # The moment the app sets first_load (a task awaiting the event would wake later).
+        if not app.first_load.is_set():
+            _mark(marks, "first_load", t0)
+        data_loaded(data)
+
+    app.data_loaded = on_data_loaded  # type: ignore[method-assign]
+
+    async def main() -> None:
         width, height = args.size
         async with app.run_test(size=(width, height), headless=False):
-            waiter = asyncio.create_task(on_first_load())
             await asyncio.wait_for(done.wait(), args.timeout)
             marks["first_paint"] = probe.first_paint - t0  # type: ignore[operator]
             marks["first_frame"] = probe.first_data_frame - t0  # type: ignore[operator]
             if not app.first_load.is_set():
                 raise SystemExit("data rows painted before first_load?")
-            await waiter
             data = app.last_data
             extra = {
                 "rows": len(data.rows) if data else 0,
                 "alerts": len(data.alerts) if data else 0,
-                "sources": {k: s.status(app.clock()) for k, s in app.session.sources.items()},
+                "sources": {
+                    k: s.status(app.clock()) for k, s in app.session.sources.items()
+                },
                 "bytes_to_first_frame": app.driver_class.bytes_written,
                 "cpu_s": time.process_time(),
             }
@@ -88,12 +94,11 @@ def child_app(args: argparse.Namespace) -> None:
 def child_floor(args: argparse.Namespace) -> None:
     t0 = float(os.environ["BENCH_T0"])
     marks: dict[str, float] = {}
-    _mark(marks, "interp", t0)
+    _mark(marks, "script", t0)
     import httpx
+    from _common import FrameProbe, counting_driver_class
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
-
-    from _common import FrameProbe, counting_driver_class
 
     _mark(marks, "imported", t0)
     spec = json.loads(Path(args.spec).read_text())
@@ -120,10 +125,22 @@ def child_floor(args: argparse.Namespace) -> None:
             start, end, step = now - spec["span"], now, spec["step"]
             get = self.client.get
             jobs = [
-                get(f"{prom}/api/v1/query_range", params={"query": q, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
+                get(
+                    f"{prom}/api/v1/query_range",
+                    params={
+                        "query": q,
+                        "start": f"{start:.3f}",
+                        "end": f"{end:.3f}",
+                        "step": f"{step:g}",
+                    },
+                )
                 for q in queries.values()
             ]
-            jobs += [get(f"{am}/api/v2/alerts"), get(f"{am}/api/v2/silences"), get(f"{prom}/api/v1/alerts")]
+            jobs += [
+                get(f"{am}/api/v2/alerts"),
+                get(f"{am}/api/v2/silences"),
+                get(f"{prom}/api/v1/alerts"),
+            ]
             responses = await asyncio.gather(*jobs)
             bodies = [r.json() for r in responses]
             values: dict[str, dict[str, str]] = {s: {} for s in services}
@@ -135,7 +152,9 @@ def child_floor(args: argparse.Namespace) -> None:
             signals = self.query_one("#signals", DataTable)
             signals.add_columns("SERVICE", *queries)
             for svc in services:
-                signals.add_row(svc, *(values[svc].get(s, "-") for s in queries), key=svc)
+                signals.add_row(
+                    svc, *(values[svc].get(s, "-") for s in queries), key=svc
+                )
             alerts = self.query_one("#alerts", DataTable)
             alerts.add_columns("ALERT", "SERVICE", "STATE", "SUMMARY")
             am_alerts = bodies[len(queries)]
@@ -163,7 +182,9 @@ def child_floor(args: argparse.Namespace) -> None:
             marks["first_paint"] = probe.first_paint - t0  # type: ignore[operator]
             marks["first_frame"] = probe.first_data_frame - t0  # type: ignore[operator]
             await app.loaded.wait()
-            marks["first_load"] = marks["first_frame"]  # the floor has no separate event
+            marks["first_load"] = marks[
+                "first_frame"
+            ]  # the floor has no separate event
             extra = {
                 "rows": app.counts[0],
                 "alerts": app.counts[1],
@@ -191,7 +212,11 @@ def build_spec(config: str) -> dict:
     import httpx
 
     from oncall_tui.clients.session import RANGE_POINTS
-    from oncall_tui.core.signals import build_signal_queries, discover_services, discovery_query
+    from oncall_tui.core.signals import (
+        build_signal_queries,
+        discover_services,
+        discovery_query,
+    )
     from oncall_tui.core.timerange import TimeRange
     from oncall_tui.settings import load_settings
 
@@ -200,7 +225,9 @@ def build_spec(config: str) -> dict:
     prom = context.endpoint("prometheus")
     am = context.endpoint("alertmanager")
     if prom is None or am is None:
-        raise SystemExit(f"{config}: the current context needs a prometheus and an alertmanager endpoint")
+        raise SystemExit(
+            f"{config}: the current context needs a prometheus and an alertmanager endpoint"
+        )
     prom_url, am_url = str(prom.url).rstrip("/"), str(am.url).rstrip("/")
     for url in (prom_url, am_url):
         if not _ready(url):
@@ -210,7 +237,9 @@ def build_spec(config: str) -> dict:
             )
     services = list(context.services)
     if not services:
-        body = httpx.get(f"{prom_url}/api/v1/query", params={"query": discovery_query()}, timeout=10).json()
+        body = httpx.get(
+            f"{prom_url}/api/v1/query", params={"query": discovery_query()}, timeout=10
+        ).json()
         services = discover_services(s["metric"] for s in body["data"]["result"])
     start, end, step = TimeRange().window(time.time(), points=RANGE_POINTS)
     return {
@@ -223,23 +252,75 @@ def build_spec(config: str) -> dict:
     }
 
 
-def spawn(kind: str, args: argparse.Namespace, spec_path: str) -> dict:
+def spawn(
+    kind: str, args: argparse.Namespace, spec_path: str, flags: tuple[str, ...] = ()
+) -> dict:
     cmd = [
-        args.python, str(Path(__file__).resolve()), "--child", kind,
-        "--config", args.config, "--spec", spec_path,
-        "--size", f"{args.size[0]}x{args.size[1]}", "--timeout", str(args.timeout),
+        args.python,
+        *flags,
+        str(Path(__file__).resolve()),
+        "--child",
+        kind,
+        "--config",
+        args.config,
+        "--spec",
+        spec_path,
+        "--size",
+        f"{args.size[0]}x{args.size[1]}",
+        "--timeout",
+        str(args.timeout),
     ]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(HERE), str(ROOT), env.get("PYTHONPATH", "")) if p
+    )
     t0 = time.monotonic()
     env["BENCH_T0"] = repr(t0)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout + 30)
+    env["TEXTUAL_COLOR_SYSTEM"] = args.color_system
+    proc = subprocess.run(
+        cmd,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=args.timeout + 30,
+        check=False,
+    )
     total = time.monotonic() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"{kind} child failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{kind} child failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["process_total"] = total
+    result["stderr"] = proc.stderr
     return result
+
+
+def import_times(stderr: str) -> dict[str, tuple[int, int]]:
+    """``-X importtime`` lines: module -> (self us, cumulative us)."""
+    out = {}
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            self_us, cum_us, name = line[len("import time:") :].split("|", 2)
+            out[name.strip()] = (int(self_us), int(cum_us))
+    return out
+
+
+def report_imports(args: argparse.Namespace, spec_path: str, top: int = 15) -> None:
+    app = import_times(spawn("app", args, spec_path, ("-X", "importtime"))["stderr"])
+    floor = import_times(
+        spawn("floor", args, spec_path, ("-X", "importtime"))["stderr"]
+    )
+    only = {k: v for k, v in app.items() if k not in floor}
+    print(
+        f"\nimports (-X importtime, one run each): app {sum(v[0] for v in app.values()) / 1e3:.0f} ms in {len(app)} modules, "
+        f"floor {sum(v[0] for v in floor.values()) / 1e3:.0f} ms in {len(floor)}; "
+        f"modules only the app imports: {sum(v[0] for v in only.values()) / 1e3:.0f} ms in {len(only)}"
+    )
+    print(f"  top {top} of those by self time (self / cumulative ms):")
+    for name, (self_us, cum_us) in sorted(only.items(), key=lambda kv: -kv[1][0])[:top]:
+        print(f"    {self_us / 1e3:6.1f} {cum_us / 1e3:7.1f}  {name}")
 
 
 def report(name: str, runs: list[dict]) -> None:
@@ -251,13 +332,19 @@ def report(name: str, runs: list[dict]) -> None:
         if not vals:
             continue
         s = summary(vals)
-        print(f"  {phase:<12} {s['median'] * 1e3:8.1f} {s['min'] * 1e3:8.1f} {s['max'] * 1e3:8.1f}")
+        print(
+            f"  {phase:<12} {s['median'] * 1e3:8.1f} {s['min'] * 1e3:8.1f} {s['max'] * 1e3:8.1f}"
+        )
     s = summary([r["process_total"] for r in runs])
-    print(f"  {'exit':<12} {s['median'] * 1e3:8.1f} {s['min'] * 1e3:8.1f} {s['max'] * 1e3:8.1f}   (process gone, incl. shutdown)")
+    print(
+        f"  {'exit':<12} {s['median'] * 1e3:8.1f} {s['min'] * 1e3:8.1f} {s['max'] * 1e3:8.1f}   (process gone, incl. shutdown)"
+    )
     cpu = summary([r["cpu_s"] for r in runs])
-    print(f"  child CPU to first frame: median {cpu['median'] * 1e3:.1f} ms; "
-          f"{runs[0]['rows']} service rows, {runs[0]['alerts']} alerts, "
-          f"{runs[0]['bytes_to_first_frame']} bytes written by then")
+    print(
+        f"  child CPU to first frame: median {cpu['median'] * 1e3:.1f} ms; "
+        f"{runs[0]['rows']} service rows, {runs[0]['alerts']} alerts, "
+        f"{runs[0]['bytes_to_first_frame']} bytes written by then"
+    )
     if "sources" in runs[0]:
         print(f"  backends: {runs[0]['sources']}")
 
@@ -268,14 +355,53 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Goal: median app / floor <= 1.3x.")
-    parser.add_argument("-n", "--runs", type=int, default=5, help="measured runs of each (default 5)")
-    parser.add_argument("--warmup", type=int, default=1, help="discarded runs of each first (default 1, warms the page cache)")
-    parser.add_argument("--config", default=str(ROOT / "config" / "local-stack.yaml"), help="oncall-tui config (default config/local-stack.yaml)")
-    parser.add_argument("--size", type=parse_size, default=(120, 40), metavar="WxH", help="terminal size (default 120x40)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="per-run limit in seconds (default 60)")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the children (default: this one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Goal: median app / floor <= 1.3x.",
+    )
+    parser.add_argument(
+        "-n", "--runs", type=int, default=5, help="measured runs of each (default 5)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="discarded runs of each first (default 1, warms the page cache)",
+    )
+    parser.add_argument(
+        "--config",
+        default=str(ROOT / "config" / "local-stack.yaml"),
+        help="oncall-tui config (default config/local-stack.yaml)",
+    )
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(120, 40),
+        metavar="WxH",
+        help="terminal size (default 120x40)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="per-run limit in seconds (default 60)",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter for the children (default: this one)",
+    )
+    parser.add_argument(
+        "--color-system",
+        default="truecolor",
+        help="TEXTUAL_COLOR_SYSTEM for both children (default truecolor)",
+    )
+    parser.add_argument(
+        "--imports",
+        action="store_true",
+        help="also run each child once with -X importtime and list the app's extra imports",
+    )
     parser.add_argument("--child", choices=("app", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -290,33 +416,45 @@ def main() -> None:
         json.dump(spec, fh)
         spec_path = fh.name
     try:
-        print(f"cold start: {args.runs} runs (+{args.warmup} warm-up) each, {args.size[0]}x{args.size[1]}, "
-              f"config {os.path.relpath(args.config, ROOT)}, services {', '.join(spec['services'])}; python {args.python}")
+        print(
+            f"cold start: {args.runs} runs (+{args.warmup} warm-up) each, {args.size[0]}x{args.size[1]}, "
+            f"config {os.path.relpath(args.config, ROOT)}, services {', '.join(spec['services'])}; python {args.python}"
+        )
         app_runs: list[dict] = []
         floor_runs: list[dict] = []
         for i in range(args.warmup + args.runs):
             a = spawn("app", args, spec_path)
             f = spawn("floor", args, spec_path)
             tag = "warm-up" if i < args.warmup else f"run {i - args.warmup + 1}"
-            print(f"  {tag:<8} app {a['marks']['first_frame'] * 1e3:7.1f} ms   floor {f['marks']['first_frame'] * 1e3:7.1f} ms", flush=True)
+            print(
+                f"  {tag:<8} app {a['marks']['first_frame'] * 1e3:7.1f} ms   floor {f['marks']['first_frame'] * 1e3:7.1f} ms",
+                flush=True,
+            )
             if i >= args.warmup:
                 app_runs.append(a)
                 floor_runs.append(f)
+        report("oncall-tui (spawn -> first frame with data)", app_runs)
+        report("floor: plain httpx + Textual DataTable", floor_runs)
+        from _common import summary
+
+        app_s = summary([r["marks"]["first_frame"] for r in app_runs])
+        floor_s = summary([r["marks"]["first_frame"] for r in floor_runs])
+        ratio = app_s["median"] / floor_s["median"]
+        print("\nRESULT spawn -> first frame with data")
+        print(
+            f"  app    median {app_s['median'] * 1e3:.1f} ms  min {app_s['min'] * 1e3:.1f}  max {app_s['max'] * 1e3:.1f}"
+        )
+        print(
+            f"  floor  median {floor_s['median'] * 1e3:.1f} ms  min {floor_s['min'] * 1e3:.1f}  max {floor_s['max'] * 1e3:.1f}"
+        )
+        print(
+            f"  ratio app/floor (medians) {ratio:.2f}x  (min/min {app_s['min'] / floor_s['min']:.2f}x)  "
+            f"goal <= {GOAL}x: {'MET' if ratio <= GOAL else 'MISSED'}"
+        )
+        if args.imports:
+            report_imports(args, spec_path)
     finally:
         os.unlink(spec_path)
-
-    report("oncall-tui (spawn -> first frame with data)", app_runs)
-    report("floor: plain httpx + Textual DataTable", floor_runs)
-    from _common import summary
-
-    app_s = summary([r["marks"]["first_frame"] for r in app_runs])
-    floor_s = summary([r["marks"]["first_frame"] for r in floor_runs])
-    ratio = app_s["median"] / floor_s["median"]
-    print("\nRESULT spawn -> first frame with data")
-    print(f"  app    median {app_s['median'] * 1e3:.1f} ms  min {app_s['min'] * 1e3:.1f}  max {app_s['max'] * 1e3:.1f}")
-    print(f"  floor  median {floor_s['median'] * 1e3:.1f} ms  min {floor_s['min'] * 1e3:.1f}  max {floor_s['max'] * 1e3:.1f}")
-    print(f"  ratio app/floor (medians) {ratio:.2f}x  (min/min {app_s['min'] / floor_s['min']:.2f}x)  "
-          f"goal <= {GOAL}x: {'MET' if ratio <= GOAL else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ class Tmux:
 
     def __call__(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", str(self.conf), *args], capture_output=True, text=True
+            ["tmux", "-L", self.socket, "-f", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {proc.stderr.strip()}")
@@ -50,25 +53,43 @@ class Tmux:
         self("kill-server", check=False)
 
 
-def measure(tmux: Tmux, name: str, command: str, args: argparse.Namespace, workdir: Path) -> dict:
+def measure(
+    tmux: Tmux, name: str, command: str, args: argparse.Namespace, workdir: Path
+) -> dict:
     log = workdir / f"{name}.out"
     log.touch()
     env = [f"COLORTERM={args.colorterm}"] if args.colorterm else []
     session = f"bench-{name}"
     width, height = args.size
-    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         *(x for e in env for x in ("-e", e)), "-c", str(ROOT), command)
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        str(width),
+        "-y",
+        str(height),
+        *(x for e in env for x in ("-e", e)),
+        "-c",
+        str(ROOT),
+        command,
+    )
     tmux("pipe-pane", "-o", "-t", session, f"cat >> {shlex.quote(str(log))}")
     pane = tmux("display", "-p", "-t", session, "#{pane_width}x#{pane_height}").strip()
     time.sleep(args.settle)
     size0, t0 = log.stat().st_size, time.monotonic()
     time.sleep(args.window)
     size1, t1 = log.stat().st_size, time.monotonic()
-    dead = tmux("display", "-p", "-t", session, "#{pane_dead} #{pane_dead_status}").strip()
+    dead = tmux(
+        "display", "-p", "-t", session, "#{pane_dead} #{pane_dead_status}"
+    ).strip()
     screen = tmux("capture-pane", "-p", "-t", session)
     tmux("kill-session", "-t", session, check=False)
     if dead.startswith("1"):
-        raise SystemExit(f"{name} exited during the measurement ({dead}); screen:\n{screen}")
+        raise SystemExit(
+            f"{name} exited during the measurement ({dead}); screen:\n{screen}"
+        )
     lines = [ln.rstrip() for ln in screen.splitlines() if ln.strip()]
     return {
         "name": name,
@@ -90,18 +111,60 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Goal: oncall-tui bytes/s <= htop bytes/s.",
     )
-    parser.add_argument("--window", type=float, default=30.0, help="counting window in seconds (default 30)")
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds before counting starts (default 5)")
-    parser.add_argument("--size", type=parse_size, default=(160, 45), metavar="WxH", help="pane size (default 160x45)")
-    parser.add_argument("--refresh", type=float, default=1.0, help="oncall-tui --refresh seconds (default 1)")
-    parser.add_argument("--demo-at", type=float, default=900.0, help="oncall-tui --demo-at story seconds (default 900)")
-    parser.add_argument("--htop-delay", type=int, default=10, help="htop -d, in tenths of a second (default 10)")
-    parser.add_argument("--term", default="tmux-256color", help="TERM inside the panes (default tmux-256color)")
-    parser.add_argument("--colorterm", default="truecolor", help="COLORTERM inside the panes ('' to unset; default truecolor)")
-    parser.add_argument("--only", choices=("oncall-tui", "htop"), help="measure just one of them")
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=30.0,
+        help="counting window in seconds (default 30)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds before counting starts (default 5)",
+    )
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(160, 45),
+        metavar="WxH",
+        help="pane size (default 160x45)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=float,
+        default=1.0,
+        help="oncall-tui --refresh seconds (default 1)",
+    )
+    parser.add_argument(
+        "--demo-at",
+        type=float,
+        default=900.0,
+        help="oncall-tui --demo-at story seconds (default 900)",
+    )
+    parser.add_argument(
+        "--htop-delay",
+        type=int,
+        default=10,
+        help="htop -d, in tenths of a second (default 10)",
+    )
+    parser.add_argument(
+        "--term",
+        default="tmux-256color",
+        help="TERM inside the panes (default tmux-256color)",
+    )
+    parser.add_argument(
+        "--colorterm",
+        default="truecolor",
+        help="COLORTERM inside the panes ('' to unset; default truecolor)",
+    )
+    parser.add_argument(
+        "--only", choices=("oncall-tui", "htop"), help="measure just one of them"
+    )
     parser.add_argument("--keep", metavar="DIR", help="copy the captured output to DIR")
     args = parser.parse_args()
 
@@ -110,10 +173,18 @@ def main() -> None:
             raise SystemExit(f"{tool} not found: apt-get install -y tmux htop")
     exe = Path(sys.executable).with_name("oncall-tui")
     oncall = [str(exe)] if exe.exists() else [sys.executable, "-m", "oncall_tui"]
-    oncall += ["--demo", "--refresh", f"{args.refresh:g}", "--demo-at", f"{args.demo_at:g}"]
+    oncall += [
+        "--demo",
+        "--refresh",
+        f"{args.refresh:g}",
+        "--demo-at",
+        f"{args.demo_at:g}",
+    ]
     commands = {
         "oncall-tui": shlex.join(oncall),
-        "htop": shlex.join([shutil.which("htop") or "htop", "-d", str(args.htop_delay)]),
+        "htop": shlex.join(
+            [shutil.which("htop") or "htop", "-d", str(args.htop_delay)]
+        ),
     }
     if args.only:
         commands = {args.only: commands[args.only]}
@@ -123,14 +194,19 @@ def main() -> None:
         workdir = Path(tmp)
         tmux = Tmux(workdir, args.term)
         try:
-            print(f"tty bytes: pane {args.size[0]}x{args.size[1]}, TERM={args.term} COLORTERM={args.colorterm or '(unset)'}, "
-                  f"settle {args.settle:g} s, window {args.window:g} s, one program at a time")
+            print(
+                f"tty bytes: pane {args.size[0]}x{args.size[1]}, TERM={args.term} COLORTERM={args.colorterm or '(unset)'}, "
+                f"settle {args.settle:g} s, window {args.window:g} s, one program at a time"
+            )
             for name, command in commands.items():
                 print(f"  measuring {name}: {command}", flush=True)
                 r = measure(tmux, name, command, args, workdir)
                 results.append(r)
-                print(f"    pane {r['pane']}; {r['startup_bytes']} bytes during settle; "
-                      f"{r['bytes']} bytes in {r['seconds']:.1f} s; screen starts: {r['screen_head'][:1]}", flush=True)
+                print(
+                    f"    pane {r['pane']}; {r['startup_bytes']} bytes during settle; "
+                    f"{r['bytes']} bytes in {r['seconds']:.1f} s; screen starts: {r['screen_head'][:1]}",
+                    flush=True,
+                )
             if args.keep:
                 os.makedirs(args.keep, exist_ok=True)
                 for r in results:
@@ -140,11 +216,15 @@ def main() -> None:
 
     print("\nRESULT bytes written to the terminal per second")
     for r in results:
-        print(f"  {r['name']:<11} {r['rate']:10.0f} B/s   ({r['bytes']} B in {r['seconds']:.1f} s)")
+        print(
+            f"  {r['name']:<11} {r['rate']:10.0f} B/s   ({r['bytes']} B in {r['seconds']:.1f} s)"
+        )
     rates = {r["name"]: r["rate"] for r in results}
     if len(rates) == 2:
         ratio = rates["oncall-tui"] / rates["htop"] if rates["htop"] else float("inf")
-        print(f"  ratio oncall-tui/htop {ratio:.2f}x   goal <= 1.0x: {'MET' if ratio <= 1.0 else 'MISSED'}")
+        print(
+            f"  ratio oncall-tui/htop {ratio:.2f}x   goal <= 1.0x: {'MET' if ratio <= 1.0 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -120,10 +120,13 @@ class BackendSession:
             am_jobs["am_alerts"] = self.alertmanager.alerts()
             am_jobs["silences"] = self.alertmanager.silences()
         warnings: list[str] = []
-        for kind, jobs in (("prometheus", prom_jobs), ("alertmanager", am_jobs)):
-            if not jobs:
-                continue
-            results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+        groups = [(kind, jobs) for kind, jobs in (("prometheus", prom_jobs), ("alertmanager", am_jobs)) if jobs]
+        # Every request of the refresh at once, both backends together.
+        flat = await asyncio.gather(*(job for _, jobs in groups for job in jobs.values()), return_exceptions=True)
+        offset = 0
+        for kind, jobs in groups:
+            results = flat[offset : offset + len(jobs)]
+            offset += len(jobs)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if failure is None:
                 self.sources[kind].ok(self.clock())

@@ -73,7 +73,7 @@ def build_rows(
     firing_by_service: Mapping[str, int] | None = None,
     thresholds: Thresholds = Thresholds(),
 ) -> list[SignalRow]:
-    """One row per service, worst first (then busiest, then by name)."""
+    """One row per service: degraded ones worst first, then the healthy ones by name."""
     per_signal = {s: (r.by_label("service") if r is not None else {}) for s, r in instant.items()}
     history = {
         s: (r.by_label("service") if r is not None else {}) for s, r in (ranges or {}).items()
@@ -109,7 +109,9 @@ def build_rows(
         ]
         row.score = max(badness) + 10.0 * row.firing_alerts
         rows.append(row)
-    rows.sort(key=lambda r: (-r.score, -(r.values["traffic"] or 0.0), r.service))
+    # Degraded services (score >= 1: over a threshold, or alerting) worst first; healthy ones
+    # by name, so noise does not reshuffle the table on every refresh.
+    rows.sort(key=lambda r: (-round(r.score, 1) if r.score >= 1.0 else 0.0, r.service))
     return rows
 
 

@@ -106,9 +106,7 @@ class TriageScreen(Screen):
         firing = sum(1 for a in data.alerts if a.state == "firing")
         scope = f" for {sanitize_for_display(self.narrow_to, max_chars=64)} (space: all)" if self.narrow_to else ""
         extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
-        self.query_one("#alerts-title", Static).update(
-            Text(f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
-        )
+        _update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
         stale = any(s.status(data.fetched_at) == "stale" for s in data.sources.values())
         for widget in (self.query_one(SignalsTable), self.query_one(AlertsTable)):
             widget.set_class(stale, "stale")
@@ -141,7 +139,7 @@ class TriageScreen(Screen):
             if src.error
         ]
         box = self.query_one("#problems", Static)
-        box.update(Text("\n".join(sanitize_for_display(p, max_chars=300) for p in problems)))
+        _update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
         box.set_class(not problems, "hidden")
 
     def on_resize(self) -> None:
@@ -236,3 +234,10 @@ class TriageScreen(Screen):
             box.remove_class("visible")
             self.query_one(SignalsTable).focus()
             self.render_data()
+
+
+def _update_if_changed(widget: Static, text: str) -> None:
+    """Static.update forces a layout pass; skip it when nothing changed."""
+    if getattr(widget, "_shown", None) != text:
+        widget._shown = text  # type: ignore[attr-defined]
+        widget.update(Text(text))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import plotext as plt
-
 from oncall_tui.core.sanitize import sanitize_for_display
 
 #: Plain characters: braille/block markers render with uneven widths in many fonts.
@@ -19,6 +17,8 @@ MARKERS = ("•", "+", "x", "o")
 
 def render_chart(series: Mapping[str, Sequence[float]], *, width: int, height: int, title: str = "") -> str:
     """A ``width`` × ``height`` chart of one or more series sharing an x axis (oldest → newest)."""
+    import plotext as plt  # only the detail view draws charts: keep it off the start-up path
+
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")

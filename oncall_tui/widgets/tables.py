@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from oncall_tui.core import format as fmt
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
@@ -56,10 +58,16 @@ class DiffTable(DataTable):
             if selected is not None and selected in [k for k, _ in rows]:
                 self.move_cursor(row=self.get_row_index(selected))
             return
-        for key, cells in rows:
-            for label, cell in zip(wanted, cells, strict=True):
+        for row_index, (key, cells) in enumerate(rows):
+            for col_index, (label, cell) in enumerate(zip(wanted, cells, strict=True)):
                 if self.get_cell(key, label) != cell:
-                    self.update_cell(key, label, cell)
+                    self._set_cell(key, label, cell, Coordinate(row_index, col_index))
+
+    def _set_cell(self, row_key: str, column_key: str, value: Text, where: Coordinate) -> None:
+        """``update_cell`` repaints the whole table; this repaints the one cell (SSH links)."""
+        self._data[RowKey(row_key)][ColumnKey(column_key)] = value
+        self._update_count += 1
+        self.refresh_coordinate(where)
 
     def _selected_key(self) -> str | None:
         if not self.row_count:
