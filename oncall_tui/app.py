@@ -205,6 +205,7 @@ class OncallApp(App[int]):
         self.last_data = data
         if isinstance(self.screen, ServiceDetailScreen):
             self.screen.render_data(data)
+            self.screen.load_history()
         if not self.first_load.is_set():
             self.first_load.set()
             if self.goto:

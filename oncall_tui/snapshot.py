@@ -77,6 +77,8 @@ async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> t
         except TimeoutError:
             return "oncall-tui snapshot: no data within 60 s\n", 1
         await pilot.pause()
+        await app.workers.wait_for_complete()  # views that load more (the detail's history)
+        await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
         data = app.last_data

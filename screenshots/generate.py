@@ -35,6 +35,8 @@ async def shoot(name: str, size: tuple[int, int], goto: str | None, keys: tuple[
     async with app.run_test(size=size) as pilot:
         await app.first_load.wait()
         await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         if keys:
             await pilot.press(*keys)
         await pilot.pause()

@@ -992,3 +992,19 @@ def test_models_do_not_import_textual_or_httpx() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_fast_matrix_samples_equal_validated_samples() -> None:
+    """The matrix fast path builds Samples without validation; they must be indistinguishable."""
+    from oncall_tui.models.prometheus import MatrixResult, Sample, parse_query_data
+
+    data = parse_query_data({"resultType": "matrix", "result": [{"metric": {}, "values": [[1.5, "0.25"], [2, "NaN"], [3, "1e-07"]]}]})
+    assert isinstance(data, MatrixResult)
+    fast = data.result[0].values
+    slow = [Sample.model_validate(p) for p in ([1.5, "0.25"], [2, "NaN"], [3, "1e-07"])]
+    assert fast[0] == slow[0] and fast[2] == slow[2] and fast[1].is_nan and slow[1].is_nan
+    assert [s.model_dump() for s in fast][0] == slow[0].model_dump()
+    assert fast[0].model_fields_set == slow[0].model_fields_set
+    for bad in (["x", "1"], [1, "1_000"], [1, " 1"], [1, "1.0 "], [True, "1"], [1]):
+        with pytest.raises(ValueError):
+            parse_query_data({"resultType": "matrix", "result": [{"metric": {}, "values": [bad]}]})

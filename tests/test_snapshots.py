@@ -24,6 +24,8 @@ def demo_app(**kw) -> OncallApp:  # type: ignore[no-untyped-def]
 async def _loaded(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.app.first_load.wait()
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # e.g. the detail view's own history queries
+    await pilot.pause()
     await pilot.wait_for_scheduled_animations()
 
 

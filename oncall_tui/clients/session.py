@@ -22,7 +22,7 @@ from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.prometheus import PrometheusClient
-from oncall_tui.core.signals import build_signal_queries, discover_services, discovery_query
+from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.core.triage import (
     SignalRow,
@@ -32,10 +32,14 @@ from oncall_tui.core.triage import (
     firing_by_service,
     merge_alerts,
 )
-from oncall_tui.models.prometheus import MatrixResult, VectorResult
+from oncall_tui.models.prometheus import MatrixResult, Sample, VectorResult
 from oncall_tui.settings import Context, Service
 
-RANGE_POINTS = 60
+#: Points per series for the triage sparklines (8 cells wide); the detail view asks for more.
+RANGE_POINTS = 32
+DETAIL_POINTS = 120
+#: Signals shown as sparklines; the others are fetched as instant queries (one point each).
+TREND_SIGNALS = ("traffic", "errors", "latency_p99", "saturation")
 REDISCOVER_EVERY = 30  # refreshes
 
 
@@ -113,7 +117,10 @@ class BackendSession:
         prom_jobs: dict[str, Any] = {}
         if self.prometheus is not None:
             for signal, expr in queries.items():
-                prom_jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
+                if signal in TREND_SIGNALS:
+                    prom_jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
+                else:
+                    prom_jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=end)
             prom_jobs["prom_alerts"] = self.prometheus.alerts()
         am_jobs: dict[str, Any] = {}
         if self.alertmanager is not None:
@@ -153,6 +160,30 @@ class BackendSession:
         self._refreshes += 1
         return self._services
 
+    async def fetch_service_history(
+        self, service: Service, time_range: TimeRange
+    ) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+        """Per-signal history of one service at detail resolution, from the exact per-service
+        PromQL the detail view shows. Returns (series by signal, error text by signal)."""
+        if self.prometheus is None:
+            return {}, {"*": "no Prometheus endpoint in this context"}
+        start, end, step = time_range.window(self.clock(), points=DETAIL_POINTS)
+        exprs = {s: q for s in SIGNALS if (q := service_query(service, s))}
+        results = await asyncio.gather(
+            *(self.prometheus.query_range(q, start=start, end=end, step=step) for q in exprs.values()),
+            return_exceptions=True,
+        )
+        series: dict[str, list[Sample]] = {}
+        errors: dict[str, str] = {}
+        for signal, result in zip(exprs, results, strict=True):
+            if isinstance(result, BackendError):
+                errors[signal] = str(result)
+            elif isinstance(result, BaseException):
+                errors[signal] = f"{type(result).__name__}"
+            else:
+                series[signal] = _series_of(result)
+        return series, errors
+
     def _assemble(
         self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]
     ) -> TriageData:
@@ -164,6 +195,10 @@ class BackendSession:
             if (r := raw.get(f"range:{signal}")) is not None and isinstance(r.data, MatrixResult)
         }
         instant = {signal: _last_points(m) for signal, m in ranges.items()}
+        for signal in queries:
+            r = raw.get(f"instant:{signal}")
+            if r is not None and isinstance(r.data, VectorResult):
+                instant[signal] = r.data
         rows = build_rows(services, instant, ranges, firing_by_service=firing_by_service(alerts))
         self._last = TriageData(
             context=self.context.name,
@@ -177,6 +212,13 @@ class BackendSession:
             fetched_at=self.clock(),
         )
         return self._last
+
+
+def _series_of(result: object) -> list[Sample]:
+    data = getattr(result, "data", None)
+    if isinstance(data, MatrixResult) and data.result:
+        return list(data.result[0].values)
+    return []
 
 
 def _last_points(matrix: MatrixResult) -> VectorResult:

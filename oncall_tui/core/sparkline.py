@@ -8,12 +8,19 @@ from collections.abc import Sequence
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: Sequence[float | None], width: int, *, flat: float = 0.05) -> str:
+def sparkline(
+    values: Sequence[float | None],
+    width: int,
+    *,
+    flat: float = 0.05,
+    scale: tuple[float, float] | None = None,
+) -> str:
     """``width`` characters summarising ``values`` (max per bucket, so spikes stay visible).
 
-    The scale runs from the minimum to the maximum; a series that varies by less than ``flat``
-    (relative to its largest value) is drawn flat at the bottom, so noise does not look like a
-    trend.
+    Without ``scale`` the bars run from the series' minimum to its maximum, and a series that
+    varies by less than ``flat`` (relative to its largest value) is drawn flat at the bottom, so
+    noise does not look like a trend. With ``scale=(low, high)`` the bars run from ``low`` to at
+    least ``high`` (e.g. 0 to the alert threshold): a full bar then means "at the threshold".
     """
     if width <= 0:
         return ""
@@ -30,10 +37,14 @@ def sparkline(values: Sequence[float | None], width: int, *, flat: float = 0.05)
     present = [b for b in buckets if b is not None]
     if not present:
         return " " * width
-    low, high = min(present), max(present)
-    span = high - low
-    if span <= flat * max(abs(high), abs(low)):
-        span = 0.0
+    if scale is not None:
+        low, high = scale[0], max(scale[1], max(present))
+        span = high - low
+    else:
+        low, high = min(present), max(present)
+        span = high - low
+        if span <= flat * max(abs(high), abs(low)):
+            span = 0.0
     out = []
     for b in buckets:
         if b is None:

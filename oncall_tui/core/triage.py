@@ -55,6 +55,8 @@ class SignalRow:
     burn_rate: float | None = None
     firing_alerts: int = 0
     score: float = 0.0
+    #: Sparkline scales (low, high) anchored at thresholds, so a full bar means "at the line".
+    spark_scale: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def worst_level(self) -> str:
@@ -101,6 +103,9 @@ def build_rows(
             row.levels["saturation"] = _level(
                 row.values["saturation"], thresholds.kv_cache_warn, thresholds.kv_cache_crit
             )
+        row.spark_scale = {"errors": (0.0, thresholds.errors_warn), "latency_p99": (0.0, p99_warn)}
+        if row.saturation_unit in ("kv-cache", "ratio"):
+            row.spark_scale["saturation"] = (0.0, 1.0)
         row.firing_alerts = (firing_by_service or {}).get(svc.name, 0)
         badness = [
             (errors or 0.0) / thresholds.errors_warn,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Tag, TypeAdapter, field_validator, model_validator
+from pydantic import Discriminator, SkipValidation, Tag, TypeAdapter, field_validator, model_validator
 
 from oncall_tui.models.common import (
     ADAPTER_CONFIG,
@@ -101,7 +101,8 @@ class MatrixSeries(ApiModel):
     """One series of a range vector: its labels and its samples (series lengths may differ)."""
 
     metric: LabelSet
-    values: list[Sample]
+    #: Built by the validator below; SkipValidation stops pydantic from re-checking each point.
+    values: SkipValidation[list[Sample]]
 
     @field_validator("values", mode="before")
     @classmethod
@@ -109,7 +110,7 @@ class MatrixSeries(ApiModel):
         # A refresh of 50 services carries ~18,000 points; validating each pair as a model
         # costs ~6x more than converting it here. Malformed pairs still raise.
         if not isinstance(data, list):
-            return data
+            raise ValueError("expected a list of [timestamp, value] pairs")
         out = []
         for pair in data:
             if isinstance(pair, Sample):
@@ -122,8 +123,25 @@ class MatrixSeries(ApiModel):
                 or not isinstance(pair[0], int | float)
             ):
                 raise ValueError("expected a [timestamp, value] pair with a numeric timestamp")
-            out.append(Sample.model_construct(timestamp=float(pair[0]), value=parse_prom_float(pair[1])))
+            out.append(_sample(float(pair[0]), parse_prom_float(pair[1])))
         return out
+
+
+_SAMPLE_FIELDS = frozenset({"timestamp", "value"})
+
+
+def _sample(timestamp: float, value: float, _new=object.__new__, _set=object.__setattr__) -> Sample:  # type: ignore[no-untyped-def]
+    """A :class:`Sample` from already-checked floats, ~2x cheaper than ``model_construct``.
+
+    Sets exactly the attributes ``BaseModel.model_construct`` sets; a test compares the result
+    with a validated ``Sample`` so a pydantic upgrade that changes them fails loudly.
+    """
+    obj = _new(Sample)
+    _set(obj, "__dict__", {"timestamp": timestamp, "value": value})
+    _set(obj, "__pydantic_fields_set__", set(_SAMPLE_FIELDS))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 class VectorResult(ApiModel):

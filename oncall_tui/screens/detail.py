@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -48,6 +49,8 @@ class ServiceDetailScreen(Screen):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self.history: dict[str, list[float]] = {}
+        self.errors: dict[str, str] = {}
 
     @property
     def oncall(self) -> OncallApp:
@@ -64,6 +67,20 @@ class ServiceDetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.render_data(self.oncall.last_data)
+        self.load_history()
+
+    @work(exclusive=True, group="detail-history", exit_on_error=False, description="service history")
+    async def load_history(self) -> None:
+        """The service's own range queries at detail resolution (the PromQL shown below each chart)."""
+        app = self.oncall
+        data = app.last_data
+        service = next((s for s in data.services if s.name == self.service), None) if data else None
+        if service is None:
+            return
+        series, errors = await app.session.fetch_service_history(service, app.time_range)
+        self.history = {k: [p.value for p in v] for k, v in series.items()}
+        self.errors = errors
+        self.render_data(app.last_data)
 
     def on_resize(self) -> None:
         self.render_data(self.oncall.last_data)
@@ -89,13 +106,14 @@ class ServiceDetailScreen(Screen):
         )
         width = max((self.size.width or self.app.size.width) - 4, 30)
         for i, (title, signals, formatter) in enumerate(PANELS):
-            series = {s.replace("latency_", ""): row.history.get(s, []) for s in signals}
+            series = {s.replace("latency_", ""): self.history.get(s, row.history.get(s, [])) for s in signals}
             show = formatter or (lambda v: fmt.saturation(v, row.saturation_unit))
             parts = [(k, show(row.values.get(s))) for k, s in zip(series, signals, strict=True)]
             current = parts[0][1] if len(parts) == 1 else ", ".join(f"{k} {v}" for k, v in parts)
             chart = render_chart(series, width=width, height=9, title=f"{title} — now {current}")
             self.query_one(f"#chart-{i}", Static).update(Text(chart))
             queries = [f"{s}: {q}" for s in signals if (q := service_query(service, s))]
+            queries += [f"{s}: query failed: {self.errors[s]}" for s in signals if s in self.errors]
             self.query_one(f"#promql-{i}", Static).update(
                 Text("\n".join(sanitize_for_display(q, max_chars=2000) for q in queries) or "(no query)")
             )

@@ -110,7 +110,7 @@ class SignalsTable(DiffTable):
 
         def spark(signal: str, name: str | None = None) -> Text:
             style = color("sparkline-high") if name and r.levels.get(name, "ok") != "ok" else color("sparkline-low")
-            return Text(sparkline(r.history.get(signal, []), SPARK), style=style)
+            return Text(sparkline(r.history.get(signal, []), SPARK, scale=r.spark_scale.get(signal)), style=style)
 
         v = r.values
         name_style = f"bold {color('level-' + r.worst_level)}" if r.worst_level != "ok" else ""
