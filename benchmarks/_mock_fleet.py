@@ -311,6 +311,19 @@ class FleetTransport(httpx.MockTransport):
                     float(params["step"]),
                 )
             return httpx.Response(200, headers=headers, content=body)
+        if path == "/api/v1/query":
+            # Instant queries: the app asks for p50/p95 this way (one point per service).
+            params = request.url.params
+            signal = self.signal_of.get(params.get("query", ""))
+            if signal is None:
+                return httpx.Response(400, headers=headers, json={"status": "error", "errorType": "bad_data", "error": "unknown query"})
+            ts = float(params.get("time", "0"))
+            result = [
+                {"metric": {"service": svc.name}, "value": [round(ts, 3), repr(self._value(svc, i, signal, ts))]}
+                for i, svc in enumerate(self.services)
+            ]
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+            return httpx.Response(200, headers=headers, content=body)
         if path in self._alert_bodies:
             return httpx.Response(
                 200, headers=headers, content=self._alert_bodies[path]

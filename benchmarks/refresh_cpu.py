@@ -2,7 +2,7 @@
 
 Runs ``OncallApp`` in this process at 160x45 against a synthetic 50-service fleet
 (``_mock_fleet.py``: the demo's presets x10; six batched query_range answers of 50 series x
-60 points, ~30 Alertmanager alerts, silences, Prometheus alerts), with a fake clock that
+32 points (RANGE_POINTS), ~30 Alertmanager alerts, silences, Prometheus alerts), with a fake clock that
 advances by the refresh interval (default 5 s) before each cycle, so values and ages move
 like a live incident. Periodic refresh is off; each cycle calls
 ``app.triage_screen().refresh_data()``, awaits the worker, then sleeps 150 ms so Textual's
@@ -225,6 +225,8 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
+    from oncall_tui.clients.session import RANGE_POINTS
+
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -246,8 +248,8 @@ def main() -> None:
     parser.add_argument(
         "--points",
         type=int,
-        default=60,
-        help="points per series (default 60, what the app asks for)",
+        default=RANGE_POINTS,
+        help=f"points per series (default {RANGE_POINTS}, what the app asks for)",
     )
     parser.add_argument(
         "--alerts", type=int, default=30, help="Alertmanager alerts (default 30)"

@@ -77,3 +77,21 @@ def test_source_state_fresh_stale_down_auth() -> None:
     assert s.status(50) == "stale" and format_age(s.age(130)) == "2m"  # last good data kept, aged
     s.failed(60, "AUTH-FAILED", "401")
     assert s.status(60) == "auth"
+
+
+def test_rows_do_not_flip_on_noise_at_a_bucket_edge() -> None:
+    from oncall_tui.models.prometheus import VectorResult
+
+    def rows_for(errors: dict[str, float], previous=None):  # type: ignore[no-untyped-def]
+        vec = VectorResult.model_validate(
+            {"resultType": "vector", "result": [{"metric": {"service": k}, "value": [0, str(v)]} for k, v in errors.items()]}
+        )
+        services = [Service(name=k, preset="generic-http") for k in errors]
+        return build_rows(services, {"errors": vec}, previous_buckets=previous)
+
+    first = rows_for({"a": 0.039, "b": 0.041})  # 3.9x vs 4.1x the 1 % threshold: buckets 4 and 5
+    assert [r.service for r in first] == ["b", "a"]
+    noisy = rows_for({"a": 0.041, "b": 0.039}, {r.service: r.bucket for r in first})
+    assert [r.service for r in noisy] == ["b", "a"]  # within 15 %: keep the order
+    moved = rows_for({"a": 0.09, "b": 0.039}, {r.service: r.bucket for r in noisy})
+    assert [r.service for r in moved] == ["a", "b"]  # a real change reorders

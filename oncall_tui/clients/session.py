@@ -199,7 +199,13 @@ class BackendSession:
             r = raw.get(f"instant:{signal}")
             if r is not None and isinstance(r.data, VectorResult):
                 instant[signal] = r.data
-        rows = build_rows(services, instant, ranges, firing_by_service=firing_by_service(alerts))
+        rows = build_rows(
+            services,
+            instant,
+            ranges,
+            firing_by_service=firing_by_service(alerts),
+            previous_buckets={r.service: r.bucket for r in self._last.rows},
+        )
         self._last = TriageData(
             context=self.context.name,
             services=services,

@@ -55,6 +55,8 @@ class SignalRow:
     burn_rate: float | None = None
     firing_alerts: int = 0
     score: float = 0.0
+    #: Ordering bucket (0 healthy, higher is worse); see :func:`build_rows`.
+    bucket: int = 0
     #: Sparkline scales (low, high) anchored at thresholds, so a full bar means "at the line".
     spark_scale: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -74,6 +76,7 @@ def build_rows(
     *,
     firing_by_service: Mapping[str, int] | None = None,
     thresholds: Thresholds = Thresholds(),
+    previous_buckets: Mapping[str, int] | None = None,
 ) -> list[SignalRow]:
     """One row per service: degraded ones worst first, then the healthy ones by name."""
     per_signal = {s: (r.by_label("service") if r is not None else {}) for s, r in instant.items()}
@@ -114,10 +117,24 @@ def build_rows(
         ]
         row.score = max(badness) + 10.0 * row.firing_alerts
         rows.append(row)
-    # Degraded services (score >= 1: over a threshold, or alerting) worst first; healthy ones
-    # by name, so noise does not reshuffle the table on every refresh.
-    rows.sort(key=lambda r: (-round(r.score, 1) if r.score >= 1.0 else 0.0, r.service))
+    # Degraded services (score >= 1: over a threshold, or alerting) worst first, in half-octave
+    # buckets of badness (then by name); healthy ones by name. Noise then rarely reshuffles the
+    # table — a reorder repaints all of it, a value change only its cell.
+    # With ``previous_buckets`` a service keeps its place until its score leaves the bucket by
+    # more than 15 % (hysteresis): values hovering at an edge do not flip rows back and forth.
+    previous = previous_buckets or {}
+    for r in rows:
+        r.bucket = _badness_bucket(r.score)
+        before = previous.get(r.service)
+        if before is not None and _badness_bucket(r.score / 1.15) <= before <= _badness_bucket(r.score * 1.15):
+            r.bucket = before
+    rows.sort(key=lambda r: (-r.bucket, r.service))
     return rows
+
+
+def _badness_bucket(score: float) -> int:
+    """0 for healthy, then 1, 2, 3 … per half-octave: 1–1.41 → 1, 1.41–2 → 2, 2–2.83 → 3."""
+    return 0 if score < 1.0 else 1 + int(2 * math.log2(score))
 
 
 # --------------------------------------------------------------------------- alerts --

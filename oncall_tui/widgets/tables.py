@@ -22,6 +22,7 @@ from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
 
 Colors = Callable[[str], str]
 SPARK = 8
+MAX_CELL_REFRESHES = 12
 
 
 def _safe(value: object, limit: int = MAX_LABEL_VALUE) -> str:
@@ -58,16 +59,21 @@ class DiffTable(DataTable):
             if selected is not None and selected in [k for k, _ in rows]:
                 self.move_cursor(row=self.get_row_index(selected))
             return
+        changed: list[Coordinate] = []
         for row_index, (key, cells) in enumerate(rows):
             for col_index, (label, cell) in enumerate(zip(wanted, cells, strict=True)):
                 if self.get_cell(key, label) != cell:
-                    self._set_cell(key, label, cell, Coordinate(row_index, col_index))
-
-    def _set_cell(self, row_key: str, column_key: str, value: Text, where: Coordinate) -> None:
-        """``update_cell`` repaints the whole table; this repaints the one cell (SSH links)."""
-        self._data[RowKey(row_key)][ColumnKey(column_key)] = value
+                    # update_cell() would repaint the whole table for each cell.
+                    self._data[RowKey(key)][ColumnKey(label)] = cell
+                    changed.append(Coordinate(row_index, col_index))
+        if not changed:
+            return
         self._update_count += 1
-        self.refresh_coordinate(where)
+        if len(changed) > MAX_CELL_REFRESHES:
+            self.refresh()  # one repaint beats many small regions when much moved
+        else:
+            for where in changed:
+                self.refresh_coordinate(where)  # an idle screen repaints only what changed
 
     def _selected_key(self) -> str | None:
         if not self.row_count:
