@@ -95,3 +95,9 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"160x45"`` -> ``(160, 45)``."""
+    w, h = text.lower().split("x")
+    return int(w), int(h)

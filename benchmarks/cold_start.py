@@ -349,12 +349,9 @@ def report(name: str, runs: list[dict]) -> None:
         print(f"  backends: {runs[0]['sources']}")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    w, h = text.lower().split("x")
-    return int(w), int(h)
-
-
 def main() -> None:
+    from _common import parse_size
+
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -128,11 +128,6 @@ class Breakdown:
             )
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    w, h = text.lower().split("x")
-    return int(w), int(h)
-
-
 async def run(args: argparse.Namespace) -> dict:
     from _common import counting_driver_class
     from _mock_fleet import FleetTransport, fleet_settings
@@ -225,6 +220,8 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
+    from _common import parse_size
+
     from oncall_tui.clients.session import RANGE_POINTS
 
     parser = argparse.ArgumentParser(
