@@ -159,7 +159,7 @@ class OncallApp(App[int]):
     def theme_color(self, name: str) -> str:
         """A theme variable's colour for Rich styles (cells cannot use CSS variables)."""
         if not self._colors:
-            self._colors = {k: v for k, v in self.get_css_variables().items()}
+            self._colors = dict(self.get_css_variables())
         return self._colors.get(name, "")
 
     def _new_session(self, context: Context) -> BackendSession:

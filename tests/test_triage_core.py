@@ -56,7 +56,8 @@ def test_degraded_service_ranks_first_with_levels() -> None:
         "traffic": _data("query__vector__request_rate_by_service__POST_form.json"),
     }
     ranges = {"errors": _data("query_range__error_ratio_by_service.json")}
-    rows = build_rows(SERVICES, instant, ranges, firing_by_service=firing_by_service(_alerts()))
+    current = {signal: vec.by_label("service") for signal, vec in instant.items()}
+    rows = build_rows(SERVICES, current, ranges, firing_by_service=firing_by_service(_alerts()))
     assert rows[0].service == "fraud-scorer"
     top = rows[0]
     assert top.levels["errors"] == "crit" and top.values["errors"] > 0.07
@@ -87,7 +88,7 @@ def test_rows_do_not_flip_on_noise_at_a_bucket_edge() -> None:
             {"resultType": "vector", "result": [{"metric": {"service": k}, "value": [0, str(v)]} for k, v in errors.items()]}
         )
         services = [Service(name=k, preset="generic-http") for k in errors]
-        return build_rows(services, {"errors": vec}, previous_buckets=previous)
+        return build_rows(services, {"errors": vec.by_label("service")}, previous_buckets=previous)
 
     first = rows_for({"a": 0.039, "b": 0.041})  # 3.9x vs 4.1x the 1 % threshold: buckets 4 and 5
     assert [r.service for r in first] == ["b", "a"]

@@ -194,14 +194,14 @@ class BackendSession:
             for signal in queries
             if (r := raw.get(f"range:{signal}")) is not None and isinstance(r.data, MatrixResult)
         }
-        instant = {signal: _last_points(m) for signal, m in ranges.items()}
+        current = {signal: _last_values(m) for signal, m in ranges.items()}
         for signal in queries:
             r = raw.get(f"instant:{signal}")
             if r is not None and isinstance(r.data, VectorResult):
-                instant[signal] = r.data
+                current[signal] = r.data.by_label("service")
         rows = build_rows(
             services,
-            instant,
+            current,
             ranges,
             firing_by_service=firing_by_service(alerts),
             previous_buckets={r.service: r.bucket for r in self._last.rows},
@@ -227,11 +227,12 @@ def _series_of(result: object) -> list[Sample]:
     return []
 
 
-def _last_points(matrix: MatrixResult) -> VectorResult:
-    """The newest non-NaN point of each series, as an instant vector."""
-    result = []
+def _last_values(matrix: MatrixResult) -> dict[str, float]:
+    """The newest non-NaN value of each service's series."""
+    out: dict[str, float] = {}
     for series in matrix.result:
-        points = [p for p in series.values if not math.isnan(p.value)]
-        if points:
-            result.append({"metric": series.metric, "value": [points[-1].timestamp, repr(points[-1].value)]})
-    return VectorResult.model_validate({"resultType": "vector", "result": result})
+        name = series.metric.get("service")
+        points = [p.value for p in series.values if not math.isnan(p.value)]
+        if name is not None and points:
+            out[name] = points[-1]
+    return out

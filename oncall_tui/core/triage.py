@@ -15,7 +15,7 @@ from datetime import datetime
 
 from oncall_tui.core.signals import SIGNALS, saturation_unit
 from oncall_tui.models.alertmanager import AmAlert, Silence
-from oncall_tui.models.prometheus import MatrixResult, PromAlert, VectorResult
+from oncall_tui.models.prometheus import MatrixResult, PromAlert
 from oncall_tui.settings import Service
 
 SEVERITY_ORDER = ("critical", "error", "warning", "info", "none")
@@ -71,15 +71,17 @@ def _finite(value: float | None) -> float | None:
 
 def build_rows(
     services: Sequence[Service],
-    instant: Mapping[str, VectorResult | None],
+    current: Mapping[str, Mapping[str, float]],
     ranges: Mapping[str, MatrixResult | None] | None = None,
     *,
     firing_by_service: Mapping[str, int] | None = None,
     thresholds: Thresholds = Thresholds(),
     previous_buckets: Mapping[str, int] | None = None,
 ) -> list[SignalRow]:
-    """One row per service: degraded ones worst first, then the healthy ones by name."""
-    per_signal = {s: (r.by_label("service") if r is not None else {}) for s, r in instant.items()}
+    """One row per service: degraded ones worst first, then the healthy ones by name.
+
+    ``current`` is each signal's value per service now; ``ranges`` the history for sparklines.
+    """
     history = {
         s: (r.by_label("service") if r is not None else {}) for s, r in (ranges or {}).items()
     }
@@ -87,7 +89,7 @@ def build_rows(
     for svc in services:
         row = SignalRow(service=svc.name, preset=svc.preset, saturation_unit=saturation_unit(svc))
         for signal in SIGNALS:
-            row.values[signal] = _finite(per_signal.get(signal, {}).get(svc.name))
+            row.values[signal] = _finite(current.get(signal, {}).get(svc.name))
             row.history[signal] = [
                 0.0 if math.isnan(p.value) else p.value for p in history.get(signal, {}).get(svc.name, [])
             ]

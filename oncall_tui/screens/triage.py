@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.triage import format_age
-from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader
+from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
 if TYPE_CHECKING:
@@ -62,6 +61,7 @@ class TriageScreen(Screen):
         self.data: TriageData | None = None
         self.narrow_to: str | None = None
         self.filters: dict[str, str] = {"signals": "", "alerts": ""}
+        self._filter_target = "signals"
 
     @property
     def oncall(self) -> OncallApp:
@@ -106,7 +106,7 @@ class TriageScreen(Screen):
         firing = sum(1 for a in data.alerts if a.state == "firing")
         scope = f" for {sanitize_for_display(self.narrow_to, max_chars=64)} (space: all)" if self.narrow_to else ""
         extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
-        _update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
+        update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
         stale = any(s.status(data.fetched_at) == "stale" for s in data.sources.values())
         for widget in (self.query_one(SignalsTable), self.query_one(AlertsTable)):
             widget.set_class(stale, "stale")
@@ -139,7 +139,7 @@ class TriageScreen(Screen):
             if src.error
         ]
         box = self.query_one("#problems", Static)
-        _update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
+        update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
         box.set_class(not problems, "hidden")
 
     def on_resize(self) -> None:
@@ -216,7 +216,7 @@ class TriageScreen(Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filters[getattr(self, "_filter_target", "signals")] = event.value
+        self.filters[self._filter_target] = event.value
         self.render_data()
 
     @on(Input.Submitted, "#filter")
@@ -235,9 +235,3 @@ class TriageScreen(Screen):
             self.query_one(SignalsTable).focus()
             self.render_data()
 
-
-def _update_if_changed(widget: Static, text: str) -> None:
-    """Static.update forces a layout pass; skip it when nothing changed."""
-    if getattr(widget, "_shown", None) != text:
-        widget._shown = text  # type: ignore[attr-defined]
-        widget.update(Text(text))

@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from oncall_tui.core.sanitize import sanitize_for_display
+
+
+def update_if_changed(widget: Static, text: str) -> None:
+    """Show ``text`` (as inert Text) only when it changed: an update costs a layout and a repaint."""
+    if getattr(widget, "_shown", None) != text:
+        widget._shown = text  # type: ignore[attr-defined]
+        widget.update(Text(text))
 
 
 @dataclass(frozen=True)
@@ -63,20 +70,14 @@ class StatusHeader(Horizontal):
         yield Label("", id="refresh", markup=False)
         yield Horizontal(id="sources")
 
-    def _set(self, label: Label, text: str) -> None:
-        """Update a label only when its text changed (an update costs a layout and a repaint)."""
-        if getattr(label, "_shown", None) != text:
-            label._shown = text  # type: ignore[attr-defined]
-            label.update(Text(text))
-
     def show(self, state: HeaderState) -> None:
         ctx = self.query_one("#ctx", Label)
-        self._set(ctx, sanitize_for_display(state.context, max_chars=40))
+        update_if_changed(ctx, sanitize_for_display(state.context, max_chars=40))
         ctx.styles.color = state.color  # the user's own config value, e.g. "red"
         self.query_one("#readonly").set_class(not state.read_only, "hidden")
         self.query_one("#paused").set_class(not state.paused, "hidden")
-        self._set(self.query_one("#range", Label), state.range_label)
-        self._set(self.query_one("#refresh", Label), f"every {state.refresh_seconds:g}s")
+        update_if_changed(self.query_one("#range", Label), state.range_label)
+        update_if_changed(self.query_one("#refresh", Label), f"every {state.refresh_seconds:g}s")
         box = self.query_one("#sources", Horizontal)
         labels = list(box.query(Label))
         if len(labels) != len(state.sources):
@@ -84,6 +85,6 @@ class StatusHeader(Horizontal):
             labels = [Label("", classes="source", markup=False) for _ in state.sources]
             box.mount_all(labels)
         for label, badge in zip(labels, state.sources, strict=True):
-            self._set(label, badge.text())
+            update_if_changed(label, badge.text())
             for status in ("fresh", "stale", "down", "auth", "loading"):
                 label.set_class(badge.status == status, f"-{status}")
