@@ -356,7 +356,7 @@ def main() -> None:
             path.write_text(profiler.output_html())
         else:
             path.write_text(
-                profiler.output_text(unicode=False, color=False, show_all=False)
+                profiler.output_text(unicode=False, color=False, show_all=bool(os.environ.get("PROFILE_ALL")))
             )
         print(f"  profile written to {path}")
 

@@ -24,6 +24,7 @@ from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScre
 from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Context, Settings
 from oncall_tui.themes import default_theme_variables, no_color, register_themes
+from oncall_tui.widgets import partial_render
 
 AREAS = {
     "logs": ("Logs", "Loki logs of an alert or service arrive with the drill-down part (logs and traces)."),
@@ -118,6 +119,7 @@ class OncallApp(App[int]):
         clock: Callable[[], float] = time.time,
         periodic_refresh: bool = True,
     ) -> None:
+        partial_render.install()
         self.settings = settings
         self.context: Context = settings.context(context)
         self.transport = transport

@@ -183,7 +183,7 @@ def _variables_model() -> type[BaseModel]:
         fields["textual_" + name.replace("-", "_")] = (kind, Field(default=None, alias=name))
     return create_model(
         "ThemeVariables",
-        __config__=ConfigDict(extra="forbid", frozen=True, strict=True),
+        __config__=ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True),
         __doc__="A theme's ``variables:`` mapping.",
         **fields,
     )
@@ -195,7 +195,8 @@ ThemeVariables = _variables_model()
 class ThemeFile(BaseModel):
     """One theme YAML file. Unknown keys are rejected; colours must parse."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Built on first use: the packaged themes skip validation at start-up (see _load_dir).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=64)
     """The theme's name, as used by ``App.theme`` and the ``theme`` setting."""
@@ -339,13 +340,45 @@ def user_themes_dir(environ: Mapping[str, str] | None = None) -> Path:
     return _config_home(os.environ if environ is None else environ) / APP_DIR / "themes"
 
 
-def _load_dir(directory: Path) -> dict[str, Theme]:
+_THEME_BASE_KEYS = (
+    "name", "dark", "primary", "secondary", "accent", "foreground", "background", "surface",
+    "panel", "boost", "warning", "error", "success",
+)  # fmt: skip
+
+
+def _packaged_theme(path: Path) -> ThemeFile:
+    """A theme file shipped with the package, read without validation (start-up cost).
+
+    Every packaged file is validated by the test suite (``tests/test_themes.py`` also checks
+    that this path and :func:`load_theme_file` give the same theme); anything that does not
+    look right here falls back to the validating loader, so errors still name file and key.
+    """
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        fields = {key: data[key] for key in _THEME_BASE_KEYS if key in data}
+        extra = {k: data[k] for k in ("description", "luminosity_spread", "text_alpha") if k in data}
+        variables = data.get("variables") or {}
+        if set(data) - set(fields) - set(extra) - {"variables"} or not all(isinstance(v, str) for v in variables.values()):
+            raise ValueError("unexpected keys")
+        return ThemeFile.model_construct(**fields, **extra, variables=_RawVariables(variables))
+    except Exception:  # noqa: BLE001 - anything odd goes through the validating loader
+        return load_theme_file(path)
+
+
+class _RawVariables(dict):  # type: ignore[type-arg]
+    """A packaged theme's ``variables:`` as read, with :meth:`ThemeFile.theme_variables`'s API."""
+
+    def model_dump(self, **_: Any) -> dict[str, str]:
+        return {k: v for k, v in self.items() if v is not None}
+
+
+def _load_dir(directory: Path, *, packaged: bool = False) -> dict[str, Theme]:
     """Every ``*.yaml``/``*.yml`` in ``directory``, by name; two files with one name is an error."""
     themes: dict[str, Theme] = {}
     files: dict[str, Path] = {}
     paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for path in paths:
-        spec = load_theme_file(path)
+        spec = _packaged_theme(path) if packaged else load_theme_file(path)
         if spec.name in files:
             raise ThemeError(
                 path,
@@ -466,7 +499,7 @@ def load_themes(
 
     builtin = themes_dir(environ)
     if builtin.is_dir():
-        themes.update(_load_dir(builtin))
+        themes.update(_load_dir(builtin, packaged=not environ.get(THEMES_DIR_ENV)))
     elif environ.get(THEMES_DIR_ENV):
         raise ThemeError(builtin, f"{THEMES_DIR_ENV} names a folder that does not exist")
     else:

@@ -200,6 +200,30 @@ async def test_factory_sets_connect_and_read_timeouts(tmp_path) -> None:  # type
     await http.aclose()
 
 
+def test_tls_trust_roots_only_where_tls_can_happen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain-http endpoints skip loading the CA store (start-up) but can never talk TLS unverified."""
+    import ssl
+
+    from oncall_tui.clients.factory import _verify_for
+    from oncall_tui.settings import Endpoint
+
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+
+    def ctx(**kw: object) -> ssl.SSLContext:
+        verify = _verify_for(Endpoint.model_validate(kw), "prometheus", False)
+        assert isinstance(verify, ssl.SSLContext)
+        assert verify.verify_mode == ssl.CERT_REQUIRED and verify.check_hostname
+        return verify
+
+    assert ctx(url="http://prom.test").cert_store_stats()["x509_ca"] == 0  # fails closed
+    assert ctx(url="https://prom.test").cert_store_stats()["x509_ca"] > 0
+    assert ctx(url="http://prom.test", proxy="https://proxy.test:3128").cert_store_stats()["x509_ca"] > 0
+    monkeypatch.setenv("HTTP_PROXY", "https://proxy.test:3128")
+    assert ctx(url="http://prom.test").cert_store_stats()["x509_ca"] > 0
+    assert ctx(url="http://prom.test", no_proxy=True).cert_store_stats()["x509_ca"] == 0
+
+
 # ----------------------------------------------------------------------- redirects --
 async def test_redirect_to_another_host_is_refused_and_never_followed() -> None:
     seen: list[str] = []

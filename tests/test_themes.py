@@ -477,3 +477,24 @@ def test_the_yaml_holds_the_literals() -> None:
     for path in SHIPPED:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert all(Color.parse(v) for v in data["variables"].values())
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_start_up_reading_of_shipped_themes_equals_the_validated_one(path: Path) -> None:
+    """Packaged themes are read without pydantic at start-up; the result must be the same."""
+    fast = themes_module._packaged_theme(path).to_theme()
+    assert vars(fast) == vars(themes_module.load_theme_file(path).to_theme())
+
+
+def test_an_odd_packaged_theme_falls_back_to_the_validating_loader(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ndark: true\nprimary: '#123456'\nprimray: '#000000'\n")
+    with pytest.raises(ThemeError, match=r"bad.yaml:4.*primray.*unknown key"):
+        themes_module._load_dir(tmp_path, packaged=True)
+
+
+def test_an_overridden_themes_dir_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "x.yaml").write_text("name: x\ndark: true\nprimary: '#123456'\nvariables:\n  severity-critical: notacolour\n")
+    monkeypatch.setenv("ONCALL_TUI_THEMES_DIR", str(tmp_path))
+    with pytest.raises(ThemeError, match="severity-critical"):
+        themes_module.load_themes(include_user=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 import ssl
 from collections.abc import Generator, Mapping
 from pathlib import Path
@@ -87,6 +88,32 @@ def _ssl_context(
     return ctx
 
 
+@functools.lru_cache(maxsize=1)
+def _no_tls_context() -> ssl.SSLContext:
+    """For plain-http endpoints: verification on but no trust roots, so any TLS fails closed.
+
+    Loading the system CA store costs ~45 ms at start-up for a context nothing would use.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def _may_use_tls(endpoint: Endpoint) -> bool:
+    """Whether a request to this endpoint can involve TLS (an https URL or an https proxy)."""
+    if not str(endpoint.url).startswith("http://") or (endpoint.tls.ca_file or endpoint.tls.cert_file):
+        return True
+    if endpoint.proxy and not str(endpoint.proxy).startswith("http://"):
+        return True
+    if not endpoint.no_proxy:  # proxies from the environment
+        return any(
+            not os.environ.get(name, "").startswith("http://")
+            for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+            if os.environ.get(name)
+        )
+    return False
+
+
 def _auth_for(endpoint: Endpoint, kind: str, env: Mapping[str, str] | None) -> httpx.Auth | None:
     try:
         resolved = endpoint.resolve_auth(env=env)
@@ -113,6 +140,8 @@ def _verify_for(endpoint: Endpoint, kind: str, allow_insecure: bool) -> ssl.SSLC
                 source=kind,
             )
         return False
+    if not _may_use_tls(endpoint):
+        return _no_tls_context()
     try:
         secret = endpoint.resolve_key_password()
     except SecretUnavailable as exc:

@@ -10,7 +10,6 @@ data of its part is kept and shown as stale.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -99,6 +98,9 @@ class BackendSession:
         self._refreshes = 0
         self._last: TriageData = TriageData(context=context.name, sources=self.sources)
         self._raw: dict[str, Any] = {}
+        # The range queries' identity when their results in _raw were fetched: the aligned
+        # window only moves once per step, so most refreshes reuse the trends.
+        self._range_key: tuple[Any, ...] | None = None
 
     async def aclose(self) -> None:
         for client in (self.prometheus, self.alertmanager):
@@ -114,13 +116,19 @@ class BackendSession:
         services = await self._services_for_refresh(now)
         queries = build_signal_queries(services)
         start, end, step = time_range.window(now, points=RANGE_POINTS)
+        range_key = (start, end, step, tuple(sorted(queries.items())))
         prom_jobs: dict[str, Any] = {}
         if self.prometheus is not None:
+            # Current values: an instant query per signal at "now" (or the pinned end).
+            at = now if time_range.end is None else min(time_range.end, now)
             for signal, expr in queries.items():
-                if signal in TREND_SIGNALS:
-                    prom_jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
-                else:
-                    prom_jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=end)
+                prom_jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at)
+            if range_key != self._range_key:
+                for signal, expr in queries.items():
+                    if signal in TREND_SIGNALS:
+                        prom_jobs[f"range:{signal}"] = self.prometheus.query_range(
+                            expr, start=start, end=end, step=step
+                        )
             prom_jobs["prom_alerts"] = self.prometheus.alerts()
         am_jobs: dict[str, Any] = {}
         if self.alertmanager is not None:
@@ -137,6 +145,8 @@ class BackendSession:
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if failure is None:
                 self.sources[kind].ok(self.clock())
+                if kind == "prometheus" and any(k.startswith("range:") for k in jobs):
+                    self._range_key = range_key
                 self._raw.update(zip(jobs, results, strict=True))
                 warnings += [w for r in results for w in getattr(r, "warnings", [])]
             elif isinstance(failure, BackendError):
@@ -194,7 +204,7 @@ class BackendSession:
             for signal in queries
             if (r := raw.get(f"range:{signal}")) is not None and isinstance(r.data, MatrixResult)
         }
-        current = {signal: _last_values(m) for signal, m in ranges.items()}
+        current: dict[str, dict[str, float]] = {}
         for signal in queries:
             r = raw.get(f"instant:{signal}")
             if r is not None and isinstance(r.data, VectorResult):
@@ -225,14 +235,3 @@ def _series_of(result: object) -> list[Sample]:
     if isinstance(data, MatrixResult) and data.result:
         return list(data.result[0].values)
     return []
-
-
-def _last_values(matrix: MatrixResult) -> dict[str, float]:
-    """The newest non-NaN value of each service's series."""
-    out: dict[str, float] = {}
-    for series in matrix.result:
-        name = series.metric.get("service")
-        points = [p.value for p in series.values if not math.isnan(p.value)]
-        if name is not None and points:
-            out[name] = points[-1]
-    return out

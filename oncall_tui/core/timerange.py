@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+#: Range-query steps a window snaps to (seconds), like Grafana's "align to step".
+NICE_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0)
 SPANS = (300.0, 900.0, 1800.0, 3600.0, 3 * 3600.0, 6 * 3600.0, 12 * 3600.0, 86400.0, 2 * 86400.0, 7 * 86400.0)
 DEFAULT_SPAN = 1800.0
 
@@ -20,9 +22,17 @@ class TimeRange:
         return self.end is None
 
     def window(self, now: float, *, points: int = 60) -> tuple[float, float, float]:
-        """(start, end, step) for a range query with about ``points`` points."""
+        """(start, end, step) for a range query with at most about ``points`` points.
+
+        The step is a round number and start/end sit on multiples of it, so the evaluation
+        times stay put while time passes: every refresh inside one step gets the same points
+        (a trend line that does not shimmer, a result that can be reused), and a new point
+        appears once per step.
+        """
         end = now if self.end is None else min(self.end, now)
-        step = max(self.span / points, 1.0)
+        raw = max(self.span / points, 1.0)
+        step = next((s for s in NICE_STEPS if s >= raw), raw)
+        end = (end // step) * step
         return end - self.span, end, step
 
     def pan(self, now: float, direction: int) -> TimeRange:

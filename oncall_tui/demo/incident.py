@@ -12,6 +12,8 @@ of llm-server at ``T`` restores v2.3 and lets everything recover over ~60 s.
 
 from __future__ import annotations
 
+import math
+
 import threading
 import time
 from collections import OrderedDict
@@ -114,6 +116,8 @@ GPU_METRICS: tuple[str, ...] = (
     "DCGM_FI_DEV_XID_ERRORS",
 )
 XID_GPU = "gpu-h100-node-2/1"
+#: Story seconds between "scrapes": metric values hold between them, as a real exporter's do.
+SCRAPE_INTERVAL = 15.0
 CACHE_SIZE = 16384
 T = TypeVar("T")
 
@@ -151,6 +155,12 @@ class DemoIncident:
         """Story seconds at wall time ``ts`` (default: now)."""
         wall = self.now() if ts is None else ts
         return self.offset + (wall - self.start) * self.speed
+
+    def sample_time(self, ts: float | None = None) -> float:
+        """Story time of the newest scrape at wall time ``ts``: gauges hold between scrapes, so
+        a screen refreshing faster than the scrape interval sees the same values (as with a
+        real Prometheus scraping every 15 s)."""
+        return math.floor(self.story_time(ts) / SCRAPE_INTERVAL) * SCRAPE_INTERVAL
 
     def wall_time(self, story: float) -> float:
         """The wall-clock time at which the story reaches ``story`` seconds."""
@@ -226,7 +236,7 @@ class DemoIncident:
     # ------------------------------------------------------------------- values --
     def value(self, signal: str, service: str, ts: float) -> float | None:
         """A golden signal of ``service`` at wall time ``ts``; None for unknown names."""
-        t = self.story_time(ts)
+        t = self.sample_time(ts)
         if service == "llm-server" and signal == "saturation":
             return max(self.pod_value("vllm:gpu_cache_usage_perc", pod, ts) or 0.0 for pod in POD_PROFILE)
         spec = PROFILE.get(service, {}).get(signal)
@@ -259,7 +269,7 @@ class DemoIncident:
         spec = POD_PROFILE.get(pod, {}).get(metric)
         if spec is None:
             return None
-        t = self.story_time(ts)
+        t = self.sample_time(ts)
         level = spec[0] + (spec[1] - spec[0]) * self.factor(t)
         value = level * (1.0 + spec[2] * noise(f"{pod}/{metric}", t))
         if metric.endswith("waiting"):
@@ -272,7 +282,7 @@ class DemoIncident:
         spec = GPU_PROFILE.get(key)
         if spec is None or metric not in GPU_METRICS:
             return None
-        t = self.story_time(ts)
+        t = self.sample_time(ts)
         f = self.gpu_factor(t) if key == "gpu-h100-node-1/0" else self.factor(t)
         xid = key == XID_GPU and t >= XID_AT
 

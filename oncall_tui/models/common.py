@@ -34,10 +34,14 @@ MODEL_CONFIG = ConfigDict(
     hide_input_in_errors=True,
     populate_by_name=True,
     frozen=True,
+    # Build each model's validator on first use, not at import: most models (rules, status,
+    # exemplars, silence forms) are not needed for the first screen, and building them all
+    # up front cost a noticeable share of start-up.
+    defer_build=True,
 )
 
 #: Config for module-level ``TypeAdapter``s (lists, unions), so their errors hide input too.
-ADAPTER_CONFIG = ConfigDict(hide_input_in_errors=True)
+ADAPTER_CONFIG = ConfigDict(hide_input_in_errors=True, defer_build=True)
 
 #: A label set as the APIs send it: name -> raw value.
 LabelSet = dict[str, str]

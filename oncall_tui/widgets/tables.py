@@ -22,7 +22,8 @@ from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
 
 Colors = Callable[[str], str]
 SPARK = 8
-MAX_CELL_REFRESHES = 12
+#: Above this share of the table's cells changed, one whole repaint is cheaper than many regions.
+FULL_REPAINT_SHARE = 0.5
 
 
 def _safe(value: object, limit: int = MAX_LABEL_VALUE) -> str:
@@ -69,11 +70,13 @@ class DiffTable(DataTable):
         if not changed:
             return
         self._update_count += 1
-        if len(changed) > MAX_CELL_REFRESHES:
-            self.refresh()  # one repaint beats many small regions when much moved
+        visible_cells = min(len(rows), max(self.size.height - 1, 1)) * len(wanted)
+        if len(changed) > FULL_REPAINT_SHARE * visible_cells:
+            self.refresh()  # one repaint beats many small regions when most of it moved
         else:
             for where in changed:
-                self.refresh_coordinate(where)  # an idle screen repaints only what changed
+                # Only the changed cells reach the terminal; the rest of the line is not resent.
+                self.refresh_coordinate(where)
 
     def _selected_key(self) -> str | None:
         if not self.row_count:
