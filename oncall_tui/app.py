@@ -18,6 +18,7 @@ from textual.fuzzy import Matcher
 from oncall_tui.clients.session import BackendSession, TriageData
 from oncall_tui.core.commands import CommandError, parse_command
 from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.screens.detail import ServiceDetailScreen
 from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScreen
@@ -27,9 +28,6 @@ from oncall_tui.themes import default_theme_variables, no_color, register_themes
 from oncall_tui.widgets import partial_render
 
 AREAS = {
-    "logs": ("Logs", "Loki logs of an alert or service arrive with the drill-down part (logs and traces)."),
-    "traces": ("Traces", "Tempo trace waterfalls arrive with the drill-down part (logs and traces)."),
-    "gpu": ("GPUs", "Local NVML and fleet dcgm-exporter GPU panes arrive with the GPU part."),
     "runbook": ("Runbook", "Runbooks and their steps arrive with the actions part (silences, rollback, runbooks)."),
     "timeline": ("Incident timeline", "The incident timeline and postmortem export arrive with the actions part."),
 }
@@ -91,14 +89,14 @@ class OncallApp(App[int]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("colon", "command_line", "Command", id="command-line"),
         Binding("1", "switch_area('triage')", "Triage", show=False, id="screen-triage"),
-        Binding("2", "switch_area('logs')", "Logs", show=False, id="screen-logs"),
-        Binding("3", "switch_area('traces')", "Traces", show=False, id="screen-traces"),
-        Binding("4", "switch_area('gpu')", "GPUs", show=False, id="screen-gpu"),
+        Binding("2", "logs", "Logs", show=False, id="screen-logs"),
+        Binding("3", "traces", "Traces", show=False, id="screen-traces"),
+        Binding("4", "gpu", "GPUs", show=False, id="screen-gpu"),
         Binding("5", "switch_area('runbook')", "Runbook", show=False, id="screen-runbook"),
         Binding("6", "switch_area('timeline')", "Timeline", show=False, id="screen-timeline"),
-        Binding("l", "switch_area('logs')", "Logs", show=False, id="logs"),
-        Binding("x", "switch_area('traces')", "Traces", show=False, id="traces"),
-        Binding("u", "switch_area('gpu')", "GPUs", show=False, id="gpu"),
+        Binding("l", "logs", "Logs", show=False, id="logs"),
+        Binding("x", "traces", "Traces", show=False, id="traces"),
+        Binding("u", "gpu", "GPUs", show=False, id="gpu"),
         Binding("b", "switch_area('runbook')", "Runbook", show=False, id="runbook"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -243,6 +241,55 @@ class OncallApp(App[int]):
             self.add_mode(area, partial(PlaceholderScreen, title, brings))  # type: ignore[arg-type]
         self.switch_mode(area)
 
+    # ------------------------------------------------------------ drill-downs --
+    def current_target(self) -> DrillTarget | None:
+        """What the responder has selected: on the triage screen an alert or a service; on a
+        drill-down screen whatever that screen is about (its ``drill_target``)."""
+        target = getattr(self.screen, "drill_target", None)
+        if isinstance(target, DrillTarget):
+            return target
+        screen = self.triage_screen()
+        return screen.selected_target() if screen is not None and self.screen is screen else None
+
+    def _default_target(self) -> DrillTarget:
+        now = self.clock()
+        start, _, _ = self.time_range.window(now)
+        return DrillTarget(start, now)
+
+    def action_logs(self) -> None:
+        self.open_logs(self.current_target() or self._default_target())
+
+    def action_traces(self) -> None:
+        self.open_traces(self.current_target() or self._default_target())
+
+    def action_gpu(self) -> None:
+        target = self.current_target()
+        self.open_gpu(service=target.service if target else None)
+
+    def open_logs(self, target: DrillTarget | None = None, *, logql: str | None = None) -> None:
+        """The logs of ``target`` (LogQL from its labels) or of an explicit LogQL query."""
+        from oncall_tui.screens.logs import LogsScreen
+
+        self.push_screen(LogsScreen(target or self._default_target(), logql=logql))
+
+    def open_traces(self, target: DrillTarget) -> None:
+        """The slowest and failing traces of ``target``, plus its latency exemplars."""
+        from oncall_tui.screens.traces import TraceListScreen
+
+        self.push_screen(TraceListScreen(target))
+
+    def open_trace(self, trace_id: str, *, span_id: str | None = None) -> None:
+        """One trace's waterfall (``span_id`` selected when given)."""
+        from oncall_tui.screens.waterfall import WaterfallScreen
+
+        self.push_screen(WaterfallScreen(trace_id, span_id=span_id))
+
+    def open_gpu(self, *, node: str | None = None, service: str | None = None) -> None:
+        """The GPU view: local NVML GPUs and the dcgm fleet; ``node``/``service`` narrow the fleet."""
+        from oncall_tui.screens.gpu import GpuScreen
+
+        self.push_screen(GpuScreen(node=node, service=service))
+
     def action_screenshot(self) -> None:
         path = self.save_screenshot()
         self.notify(
@@ -291,6 +338,18 @@ class OncallApp(App[int]):
                 sanitize_for_display(f"no theme {command.arg!r}; known: {', '.join(sorted(self.available_themes))}"), severity="error", markup=False)
         elif command.verb == "ctx":
             self.switch_context(command.arg)
+        elif command.verb == "logs":
+            if command.arg:
+                self.open_logs(logql=command.arg)
+            else:
+                self.action_logs()
+        elif command.verb == "trace":
+            if command.arg:
+                self.open_trace(command.arg)
+            else:
+                self.action_traces()
+        elif command.verb == "gpu":
+            self.open_gpu(node=command.arg or None)
 
     def switch_context(self, name: str) -> None:
         if name not in self.settings.contexts:
@@ -304,7 +363,7 @@ class OncallApp(App[int]):
         self.last_data = None
         self.run_worker(old.aclose(), exit_on_error=False)
         self.switch_mode("triage")
-        while isinstance(self.screen, ServiceDetailScreen):
+        while len(self.screen_stack) > 1:  # drill-downs belong to the old context
             self.pop_screen()
         screen = self.triage_screen()
         if screen is not None:

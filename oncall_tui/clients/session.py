@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from oncall_tui.clients.alertmanager import AlertmanagerClient
+from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.prometheus import PrometheusClient
@@ -93,6 +94,10 @@ class BackendSession:
                 self._setup_errors[kind] = exc
                 continue
             setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+        #: Logs, traces and GPU data for the drill-down screens (their own source states).
+        self.drill = DrillDown(
+            context, self.prometheus, transport=transport, env=env, allow_insecure=allow_insecure, clock=clock
+        )
         self._services = list(context.services)
         self._discovered = False
         self._refreshes = 0
@@ -106,6 +111,7 @@ class BackendSession:
         for client in (self.prometheus, self.alertmanager):
             if client is not None:
                 await client.aclose()
+        await self.drill.aclose()
 
     # ---------------------------------------------------------------- fetching --
     async def fetch_triage(self, time_range: TimeRange) -> TriageData:

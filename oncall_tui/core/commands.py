@@ -15,6 +15,9 @@ VERBS: dict[str, tuple[tuple[str, ...], bool, str]] = {
     "svc": (("service",), True, "open a service's detail: :svc NAME"),
     "theme": ((), True, "switch theme: :theme NAME"),
     "triage": (("home",), False, "back to the triage screen"),
+    "logs": (("log",), False, "logs: :logs {service=\"x\"} |= \"text\" (no query: the selection's logs)"),
+    "trace": (("traces",), False, "a trace waterfall: :trace TRACE_ID (no id: the selection's traces)"),
+    "gpu": (("gpus",), False, "GPUs: :gpu [NODE] (the fleet, or one node's GPUs)"),
     "q": (("quit", "q!"), False, "quit"),
 }
 

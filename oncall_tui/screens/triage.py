@@ -13,7 +13,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.sanitize import sanitize_for_display
-from oncall_tui.core.triage import format_age
+from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
+from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
@@ -179,16 +180,33 @@ class TriageScreen(Screen):
         table = self._table()
         table.move_cursor(row=max(table.row_count - 1, 0))
 
-    def selected_service(self) -> str | None:
+    def selected_alert(self) -> TriageAlert | None:
         table = self._table()
-        if isinstance(table, SignalsTable):
-            return table.selected_key
         if isinstance(table, AlertsTable) and self.data is not None:
             key = table.selected_key
             for a in self.data.alerts:
                 if key and (a.fingerprint == key or key.startswith(f"{a.name}:")):
-                    return a.service
+                    return a
         return None
+
+    def selected_service(self) -> str | None:
+        table = self._table()
+        if isinstance(table, SignalsTable):
+            return table.selected_key
+        alert = self.selected_alert()
+        return alert.service if alert else None
+
+    def selected_target(self) -> DrillTarget | None:
+        """The selected alert (its labels and window) or service (the screen's range)."""
+        now = self.oncall.clock()
+        alert = self.selected_alert()
+        if alert is not None:
+            return target_for_alert(alert, now)
+        service = self.selected_service()
+        if service is None:
+            return None
+        start, end, _ = self.oncall.time_range.window(now)
+        return target_for_service(service, start, now if self.oncall.time_range.live else end)
 
     def action_narrow(self) -> None:
         service = self.query_one(SignalsTable).selected_key

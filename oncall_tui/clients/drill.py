@@ -1,0 +1,181 @@
+"""Drill-down data for one context: logs (Loki), traces (Tempo, exemplars), GPUs (dcgm, NVML).
+
+The screens call these from workers; nothing here imports textual. Each backend has its own
+:class:`~oncall_tui.core.triage.SourceState`, so a logs panel shows "loki DOWN 2m" while the
+triage screen keeps working. Errors are raised to the caller as the client error family.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from oncall_tui.clients.errors import BackendError, SourceUnavailable
+from oncall_tui.clients.factory import build_http_client
+from oncall_tui.clients.loki import LogFollower, LokiClient
+from oncall_tui.clients.prometheus import PrometheusClient
+from oncall_tui.clients.tempo import TempoClient
+from oncall_tui.core import gpu as gpu_core
+from oncall_tui.core.triage import SourceState
+from oncall_tui.models.loki import LogEntry, StreamsResult
+from oncall_tui.models.prometheus import VectorResult
+from oncall_tui.models.tempo import SearchResult, Trace
+from oncall_tui.settings import Context
+
+#: Lines per Loki request (Loki's default max_entries_limit_per_query is 5000).
+LOG_PAGE = 1000
+
+
+@dataclass
+class FleetData:
+    """The dcgm-exporter fleet grid, worst first, and the counters the exporter leaves out."""
+
+    gpus: list[gpu_core.FleetGpu] = field(default_factory=list)
+    missing: list[gpu_core.CounterFamily] = field(default_factory=list)
+    fetched_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExemplarRef:
+    """An exemplar on a latency histogram: a trace id with its value and time."""
+
+    trace_id: str
+    value: float
+    timestamp: float
+    labels: Mapping[str, str]
+
+
+class DrillDown:
+    """Loki and Tempo clients of a context, plus GPU data through Prometheus and local NVML."""
+
+    def __init__(
+        self,
+        context: Context,
+        prometheus: PrometheusClient | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        env: Mapping[str, str] | None = None,
+        allow_insecure: bool = False,
+        clock: Callable[[], float] = time.time,
+        nvml: Any = None,
+    ) -> None:
+        self.context = context
+        self.prometheus = prometheus
+        self.clock = clock
+        self.sources: dict[str, SourceState] = {}
+        self.loki: LokiClient | None = None
+        self.tempo: TempoClient | None = None
+        self._setup_errors: dict[str, BackendError] = {}
+        for kind, cls in (("loki", LokiClient), ("tempo", TempoClient)):
+            endpoint = context.endpoint(kind)
+            if endpoint is None:
+                continue
+            self.sources[kind] = SourceState(kind)
+            try:
+                http = build_http_client(endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure)
+            except BackendError as exc:
+                self._setup_errors[kind] = exc
+                continue
+            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+        self._nvml_module = nvml
+        self._nvml: Any = None
+
+    async def aclose(self) -> None:
+        for client in (self.loki, self.tempo):
+            if client is not None:
+                await client.aclose()
+        if self._nvml is not None:
+            await asyncio.to_thread(self._nvml.close)
+
+    # ------------------------------------------------------------------ helpers --
+    def _client(self, kind: str) -> Any:
+        client = getattr(self, kind)
+        if client is None:
+            if kind in self._setup_errors:
+                raise self._setup_errors[kind]
+            raise SourceUnavailable(f"no {kind} endpoint in context {self.context.name!r}", source=kind)
+        return client
+
+    async def _tracked(self, kind: str, job: Any) -> Any:
+        state = self.sources.get(kind)
+        try:
+            result = await job
+        except BackendError as exc:
+            if state is not None:
+                state.failed(self.clock(), exc.badge, str(exc))
+            raise
+        if state is not None:
+            state.ok(self.clock())
+        return result
+
+    # --------------------------------------------------------------------- logs --
+    async def logs(
+        self, logql: str, *, start: float, end: float, limit: int = LOG_PAGE, direction: str = "backward"
+    ) -> list[LogEntry]:
+        """Log lines of ``logql`` in [start, end), oldest first. Metric queries are refused."""
+        loki: LokiClient = self._client("loki")
+        result = await self._tracked(
+            "loki", loki.query_range(logql, start=start, end=end, limit=limit, direction=direction)  # type: ignore[arg-type]
+        )
+        data = result.data
+        if not isinstance(data, StreamsResult):
+            raise SourceUnavailable("this is a metric query; the logs view shows log lines", source="loki")
+        return list(data.entries)
+
+    def follow(self, logql: str, *, start: float, poll_interval: float = 2.0) -> LogFollower:
+        """New lines of ``logql`` from ``start`` (Unix seconds) on: polls, reconnects, no duplicates."""
+        loki: LokiClient = self._client("loki")
+        return loki.follow(logql, start=start, poll_interval=poll_interval)
+
+    # ------------------------------------------------------------------- traces --
+    async def trace(self, trace_id: str) -> Trace:
+        tempo: TempoClient = self._client("tempo")
+        return await self._tracked("tempo", tempo.trace(trace_id))
+
+    async def search_traces(self, traceql: str, *, start: float, end: float, limit: int = 20) -> SearchResult:
+        tempo: TempoClient = self._client("tempo")
+        return await self._tracked("tempo", tempo.search(traceql, start=start, end=end, limit=limit))
+
+    async def exemplars(self, expr: str, *, start: float, end: float) -> list[ExemplarRef]:
+        """Exemplars carrying a trace id for ``expr`` (a histogram's ``_bucket`` selector)."""
+        if self.prometheus is None:
+            return []
+        result = await self.prometheus.query_exemplars(expr, start=start, end=end)
+        out: list[ExemplarRef] = []
+        for series in result.data:
+            for ex in series.exemplars:
+                if ex.trace_id:
+                    out.append(ExemplarRef(ex.trace_id, ex.value, ex.timestamp, dict(ex.labels)))
+        out.sort(key=lambda e: -e.value)
+        return out
+
+    # --------------------------------------------------------------------- GPUs --
+    async def fleet(self, *, known_services: Sequence[str] = ()) -> FleetData:
+        """Every GPU that dcgm-exporter reports through Prometheus, worst first."""
+        if self.prometheus is None:
+            raise SourceUnavailable("no Prometheus endpoint in this context", source="prometheus")
+        queries = gpu_core.fleet_queries()
+        answers = await asyncio.gather(*(self.prometheus.query(q) for q in queries.values()))
+        results: dict[str, list[tuple[dict[str, str], float]]] = {}
+        for metric, answer in zip(queries, answers, strict=True):
+            data = answer.data
+            if isinstance(data, VectorResult):
+                results[metric] = [(dict(s.metric), s.value.value) for s in data.result]
+        gpus = gpu_core.build_fleet(results, known_services=known_services)
+        return FleetData(gpus=gpus, missing=gpu_core.missing_counters(results), fetched_at=self.clock())
+
+    def local_gpus(self) -> Any:
+        """One NVML snapshot of this host's GPUs (blocking: call it in a thread worker)."""
+        if self._nvml is None:
+            from oncall_tui.clients.nvml import NvmlSource
+
+            self._nvml = NvmlSource(self._nvml_module)
+        return self._nvml.snapshot()
+
+
+__all__ = ["DrillDown", "ExemplarRef", "FleetData", "LOG_PAGE"]
