@@ -100,6 +100,37 @@ async def test_move_and_drill_into_detail_and_back() -> None:
         assert isinstance(app.screen, TriageScreen)
 
 
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [("llm-server", ("KV cache 9", "waiting ", "TTFT p95 ", "tokens/s ")), ("embedder", ("queue time ", "compute time ")), ("reranker", ("queue ",))],
+)
+async def test_detail_shows_llm_serving_saturation_for_its_preset(service: str, expected: tuple[str, ...]) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        app.open_service(service)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = str(app.screen.query_one("#llm").render())
+        assert text.startswith("LLM serving: ")
+        for part in expected:
+            assert part in text, text
+        assert "–" not in text.splitlines()[0], text  # every value answered
+        assert "sum by (service" in text  # the PromQL behind the values
+
+
+async def test_detail_of_a_plain_http_service_has_no_llm_section() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        app.open_service("feature-store")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#llm").display is False
+
+
 async def test_filter_with_slash_narrows_and_escape_clears() -> None:
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

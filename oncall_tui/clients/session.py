@@ -22,6 +22,7 @@ from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.prometheus import PrometheusClient
+from oncall_tui.core.gpu import llm_saturation_queries
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.core.triage import (
@@ -34,6 +35,9 @@ from oncall_tui.core.triage import (
 )
 from oncall_tui.models.prometheus import MatrixResult, Sample, VectorResult
 from oncall_tui.settings import Context, Service
+
+#: Preset -> prefixes of :func:`llm_saturation_queries` names that apply to it.
+LLM_FAMILIES = {"vllm": ("vllm", "kv"), "triton": ("triton",), "tgi": ("tgi",)}
 
 #: Points per series for the triage sparklines (8 cells wide); the detail view asks for more.
 RANGE_POINTS = 32
@@ -199,6 +203,25 @@ class BackendSession:
             else:
                 series[signal] = _series_of(result)
         return series, errors
+
+    async def fetch_llm_signals(self, service: Service) -> dict[str, tuple[float | None, str]]:
+        """LLM-serving saturation of one service beyond its triage column (vLLM KV cache,
+        waiting/running requests, TTFT p95, tokens/s; Triton queue/compute time; TGI queue):
+        {signal: (value now or None, the PromQL)}; empty for other presets."""
+        family = LLM_FAMILIES.get(service.preset or "")
+        if self.prometheus is None or family is None:
+            return {}
+        exprs = {k: q for k, q in llm_saturation_queries().items() if k.split("_")[0] in family}
+        answers = await asyncio.gather(*(self.prometheus.query(q) for q in exprs.values()), return_exceptions=True)
+        out: dict[str, tuple[float | None, str]] = {}
+        for (name, expr), answer in zip(exprs.items(), answers, strict=True):
+            data = getattr(answer, "data", None)
+            try:
+                value = data.by_label("service").get(service.name) if isinstance(data, VectorResult) else None
+            except ValueError:  # two series for one service: not an answer we can show
+                value = None
+            out[name] = (value, expr)
+        return out
 
     def _assemble(
         self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]

@@ -264,6 +264,24 @@ class DemoIncident:
         healthy, worst, _ = PROFILE[service][signal]
         return (threshold - healthy) / (worst - healthy)
 
+    def llm_value(self, name: str, service: str, ts: float) -> float | None:
+        """The LLM-serving extras of :func:`oncall_tui.core.gpu.llm_saturation_queries`."""
+        v = self.value
+        traffic, p50 = v("traffic", service, ts), v("latency_p50", service, ts)
+        if name == "kv_cache" or name == "tgi_queue":
+            return v("saturation", service, ts)
+        if name == "vllm_waiting":
+            return sum(self.pod_value("vllm:num_requests_waiting", pod, ts) or 0.0 for pod in POD_PROFILE)
+        if traffic is None or p50 is None:
+            return None
+        return {
+            "vllm_running": round(traffic * p50),  # Little's law: in flight = rate x time
+            "vllm_ttft_p95": (v("latency_p95", service, ts) or 0.0) * 0.25,
+            "vllm_tokens_per_s": traffic * 180.0,
+            "triton_queue_s": p50 * 0.2,
+            "triton_compute_s": p50 * 0.7,
+        }.get(name)
+
     def pod_value(self, metric: str, pod: str, ts: float) -> float | None:
         """A vLLM per-pod gauge (``vllm:gpu_cache_usage_perc``, ``vllm:num_requests_waiting``)."""
         spec = POD_PROFILE.get(pod, {}).get(metric)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from oncall_tui.core.gpu import llm_saturation_queries
 from oncall_tui.core.signals import (
     PRESETS,
     build_signal_queries,
@@ -145,6 +146,10 @@ class QueryBook:
                 if expr:
                     self._known.setdefault(normalize(expr), (signal, [service.name]))
         self._known[normalize(discovery_query())] = ("discovery", names)
+        for name, expr in llm_saturation_queries().items():
+            family = {"vllm": "vllm", "kv": "vllm", "triton": "triton", "tgi": "tgi"}[name.split("_")[0]]
+            wanted = [s.name for s in self.services if s.preset == family]
+            self._known.setdefault(normalize(expr), (f"llm:{name}", wanted))
 
     def series(self, expr: str) -> list[RawSeries] | None:
         """The series ``expr`` selects, each with its value function; None when unknown.
@@ -164,6 +169,8 @@ class QueryBook:
 
     def _signal_series(self, signal: str, name: str) -> RawSeries:
         labels = {"namespace": NAMESPACE, "service": name}
+        if signal.startswith("llm:"):
+            return RawSeries(labels, lambda ts: self.incident.llm_value(signal[4:], name, ts))
         return RawSeries(labels, lambda ts: self.incident.value(signal, name, ts))
 
     def _discovery(self, names: list[str]) -> list[RawSeries]:

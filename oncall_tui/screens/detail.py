@@ -3,6 +3,7 @@ exact PromQL behind it, so a responder can copy it into Grafana or promtool."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -22,6 +23,18 @@ from oncall_tui.widgets.header import StatusHeader
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
     from oncall_tui.clients.session import TriageData
+
+#: LLM-serving signals shown above the charts: name -> (label, formatter).
+LLM_SIGNALS = {
+    "kv_cache": ("KV cache", fmt.percent),
+    "vllm_waiting": ("waiting", lambda v: fmt.saturation(v, "requests")),
+    "vllm_running": ("running", lambda v: fmt.saturation(v, "requests")),
+    "vllm_ttft_p95": ("TTFT p95", fmt.seconds),
+    "vllm_tokens_per_s": ("tokens/s", fmt.rate),
+    "triton_queue_s": ("queue time", fmt.seconds),
+    "triton_compute_s": ("compute time", fmt.seconds),
+    "tgi_queue": ("queue", lambda v: fmt.saturation(v, "requests")),
+}
 
 PANELS = (
     ("Traffic (req/s)", ("traffic",), fmt.rate),
@@ -51,6 +64,7 @@ class ServiceDetailScreen(Screen):
         self.service = service
         self.history: dict[str, list[float]] = {}
         self.errors: dict[str, str] = {}
+        self.llm: dict[str, tuple[float | None, str]] = {}
 
     @property
     def oncall(self) -> OncallApp:
@@ -60,6 +74,7 @@ class ServiceDetailScreen(Screen):
         yield StatusHeader()
         yield Static("", id="title", markup=False)
         with VerticalScroll():
+            yield Static("", id="llm", classes="promql", markup=False)
             for i, _ in enumerate(PANELS):
                 yield Static("", id=f"chart-{i}", classes="chart", markup=False)
                 yield Static("", id=f"promql-{i}", classes="promql", markup=False)
@@ -77,7 +92,9 @@ class ServiceDetailScreen(Screen):
         service = next((s for s in data.services if s.name == self.service), None) if data else None
         if service is None:
             return
-        series, errors = await app.session.fetch_service_history(service, app.time_range)
+        (series, errors), self.llm = await asyncio.gather(
+            app.session.fetch_service_history(service, app.time_range), app.session.fetch_llm_signals(service)
+        )
         self.history = {k: [p.value for p in v] for k, v in series.items()}
         self.errors = errors
         self.render_data(app.last_data)
@@ -104,6 +121,7 @@ class ServiceDetailScreen(Screen):
         self.query_one("#title", Static).update(
             Text(f"{name} · {row.preset or 'custom queries'} · {self.oncall.time_range.label()}")
         )
+        self._render_llm()
         width = max((self.size.width or self.app.size.width) - 4, 30)
         for i, (title, signals, formatter) in enumerate(PANELS):
             series = {s.replace("latency_", ""): self.history.get(s, row.history.get(s, [])) for s in signals}
@@ -117,3 +135,17 @@ class ServiceDetailScreen(Screen):
             self.query_one(f"#promql-{i}", Static).update(
                 Text("\n".join(sanitize_for_display(q, max_chars=2000) for q in queries) or "(no query)")
             )
+
+    def _render_llm(self) -> None:
+        """``LLM serving: KV cache 97% · waiting 27 · …`` and the PromQL behind each value."""
+        box = self.query_one("#llm", Static)
+        if not self.llm:
+            box.display = False
+            return
+        box.display = True
+        text = Text("LLM serving: ", style="bold")
+        parts = [f"{label} {show(self.llm[k][0])}" for k, (label, show) in LLM_SIGNALS.items() if k in self.llm]
+        text.append(" · ".join(parts))
+        for k, (value, expr) in self.llm.items():
+            text.append(f"\n{k}: {sanitize_for_display(expr, max_chars=2000)}", style="dim")
+        box.update(text)
