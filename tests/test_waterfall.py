@@ -3,6 +3,7 @@ tree shape, critical path, collapse/expand, bar layout and zoom, search, display
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from typing import Any
@@ -116,7 +117,7 @@ def test_critical_path_of_the_retry_goes_through_both_attempts_and_covers_the_ro
     root = wf.spans[0]
     starts = [s.start_ns for s in wf.critical_path]
     assert starts == sorted(starts) and wf.critical_path[0].start_ns == root.start_ns
-    assert all(a.end_ns == b.start_ns for a, b in zip(wf.critical_path, wf.critical_path[1:], strict=False))
+    assert all(a.end_ns == b.start_ns for a, b in itertools.pairwise(wf.critical_path))
     assert wf.critical_path[-1].end_ns == root.end_ns
     decode = next(k for k in range(len(wf)) if wf.spans[k].name == "decode")
     assert any(s.node == decode and s.end_ns - s.start_ns == wf.spans[decode].duration_ns for s in wf.critical_path)
@@ -386,7 +387,7 @@ def test_ruler_ticks_are_round_and_spaced() -> None:
     assert ticks[0] == (0, "0")
     assert [label for _, label in ticks] == ["0", "200ms", "400ms", "600ms", "800ms", "1s"]
     cols = [c for c, _ in ticks]
-    assert all(b - a >= 10 for a, b in zip(cols, cols[1:], strict=False)) and cols[-1] <= 79
+    assert all(b - a >= 10 for a, b in itertools.pairwise(cols)) and cols[-1] <= 79
     wf = _wf(OOM)
     wf.zoom(wf.start_ns + 1_000_000_000, wf.start_ns + 2_000_000_000)
     assert wf.ruler(60)[0][1] == "1s"  # labels stay relative to the trace start
@@ -503,6 +504,8 @@ def test_display_helpers_sanitise_hostile_values() -> None:
     wf = Waterfall(Trace("0" * 31 + "1", [span]))
     (row,) = wf.window(0, 1, 40)
     assert row.label == label and row.span.name == HOSTILE_NAME and row.error
+    assert row.service == "svc\\x1b[2J" and row.name.startswith("GET \\x1b]52;")
+    assert wf.error_nodes() == [0]
 
 
 def test_long_values_are_capped_in_details() -> None:
