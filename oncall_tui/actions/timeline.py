@@ -1,0 +1,303 @@
+"""The incident timeline: alert state changes, actions and their results, notes, runbook steps.
+
+Stored as JSONL (0600) in the state directory, exported as a postmortem draft in Markdown or
+as JSON. Everything in the Markdown that came from a backend or a user is made inert:
+control characters made visible, Markdown/HTML-active characters escaped, URLs defanged, so
+an alert summary cannot inject links, images or HTML into the postmortem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from oncall_tui.actions.audit import append_line, read_jsonl, scrub, state_dir
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.triage import TriageAlert
+
+EventKind = Literal["alert", "action", "result", "note", "runbook"]
+EVENT_KINDS: tuple[str, ...] = ("alert", "action", "result", "note", "runbook")
+TIMELINE_FILE = "timeline.jsonl"
+MAX_CELL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One thing that happened, at a UTC time. ``detail`` is JSON-able."""
+
+    at: datetime
+    kind: EventKind
+    text: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown timeline event kind {self.kind!r}")
+        if self.at.tzinfo is None:
+            raise ValueError("timeline times must be timezone-aware")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.astimezone(UTC).isoformat(),
+            "kind": self.kind,
+            "text": self.text,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TimelineEvent:
+        return cls(
+            at=datetime.fromisoformat(str(data["at"])),
+            kind=data["kind"],
+            text=str(data.get("text", "")),
+            detail=dict(data.get("detail") or {}),
+        )
+
+
+class Timeline:
+    """Append-only JSONL timeline (default ``$XDG_STATE_HOME/oncall-tui/timeline.jsonl``)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else state_dir() / TIMELINE_FILE
+
+    def add(self, event: TimelineEvent) -> TimelineEvent:
+        """Append one event (strings redacted)."""
+        line = json.dumps(scrub(event.to_json()), ensure_ascii=True, separators=(",", ":"))
+        append_line(self.path, line, fsync=False)
+        return event
+
+    def extend(self, events: Iterable[TimelineEvent]) -> None:
+        for event in events:
+            self.add(event)
+
+    def events(self) -> list[TimelineEvent]:
+        """All readable events, oldest first (torn or malformed lines skipped)."""
+        out = []
+        for rec in read_jsonl(self.path):
+            try:
+                out.append(TimelineEvent.from_json(rec))
+            except (KeyError, ValueError, TypeError):
+                continue
+        out.sort(key=lambda e: e.at)
+        return out
+
+
+# ------------------------------------------------------------------ alert changes --
+_FIRING_STATES = ("firing", "silenced", "inhibited")
+
+
+def _alert_key(alert: TriageAlert) -> str:
+    if alert.fingerprint:
+        return alert.fingerprint
+    return "labels:" + ",".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
+
+
+def _alert_detail(alert: TriageAlert, change: str) -> dict[str, Any]:
+    return {
+        "change": change,
+        "alertname": alert.name,
+        "severity": alert.severity,
+        "service": alert.service,
+        "state": alert.state,
+        "state_detail": alert.state_detail,
+        "fingerprint": alert.fingerprint,
+        "summary": alert.summary,
+        "labels": dict(alert.labels),
+    }
+
+
+def alert_changes(
+    previous_alerts: Sequence[TriageAlert], current_alerts: Sequence[TriageAlert], now: datetime
+) -> list[TimelineEvent]:
+    """Events for alerts that started firing, resolved, got silenced or unsilenced (pure).
+
+    Alerts are keyed by fingerprint (labels for Prometheus' pending ones); pending alerts
+    only count once they fire.
+    """
+    before = {_alert_key(a): a for a in previous_alerts}
+    after = {_alert_key(a): a for a in current_alerts}
+    events: list[TimelineEvent] = []
+
+    def add(alert: TriageAlert, change: str, text: str) -> None:
+        events.append(TimelineEvent(at=now, kind="alert", text=text, detail=_alert_detail(alert, change)))
+
+    for key, cur in after.items():
+        old = before.get(key)
+        was_firing = old is not None and old.state in _FIRING_STATES
+        if cur.state not in _FIRING_STATES:
+            if was_firing and old is not None:
+                add(old, "resolved", f"{old.name} resolved")
+            continue
+        if not was_firing:
+            state = f" [{cur.state}]" if cur.state != "firing" else ""
+            summary = f": {cur.summary}" if cur.summary else ""
+            add(cur, "firing", f"{cur.name} ({cur.severity}) started firing{state}{summary}")
+        elif old is not None and old.state != "silenced" and cur.state == "silenced":
+            add(cur, "silenced", f"{cur.name} {cur.state_detail}")
+        elif old is not None and old.state == "silenced" and cur.state != "silenced":
+            add(cur, "unsilenced", f"{cur.name} no longer silenced")
+    for key, old in before.items():
+        if key not in after and old.state in _FIRING_STATES:
+            add(old, "resolved", f"{old.name} resolved")
+    return events
+
+
+# ---------------------------------------------------------------------- Markdown --
+_MD_ACTIVE = re.compile(r"([\\`*_{}\[\]()<>#!|~$&^])")
+_URL_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)")
+_WWW = re.compile(r"(?i)\bwww\.")
+_EMAIL_AT = re.compile(r"@")
+
+
+def md_escape(text: Any, *, max_chars: int = MAX_CELL_CHARS) -> str:
+    """Untrusted text as inert Markdown inline text (safe in a table cell).
+
+    Control characters become visible escapes; Markdown/HTML-active ASCII punctuation is
+    backslash-escaped; ``scheme://``, ``www.`` and ``@`` are defanged (``http[:]//``,
+    ``www[.]``, ``[@]``) so no renderer autolinks them.
+    """
+    s = sanitize_for_display(str(text), max_chars=max_chars)
+    s = _URL_SCHEME.sub(r"\1[:]", s)
+    s = _WWW.sub(lambda m: m.group()[:-1] + "[.]", s)
+    s = _EMAIL_AT.sub("[@]", s)
+    return _MD_ACTIVE.sub(r"\\\1", s)
+
+
+def _utc(dt: datetime | None) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if dt else "-"
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    return f"{h}h {rem // 60:02d}m" if h else f"{rem // 60}m {rem % 60:02d}s"
+
+
+@dataclass(frozen=True)
+class ImpactWindow:
+    """First firing → last resolve; ``end`` None while an alert still fires."""
+
+    start: datetime | None
+    end: datetime | None
+    ongoing: bool
+
+
+def impact_window(events: Iterable[TimelineEvent]) -> ImpactWindow:
+    """From the first alert that fired to the last resolve (or ongoing)."""
+    start: datetime | None = None
+    last_resolve: datetime | None = None
+    open_alerts: set[str] = set()
+    for e in sorted(events, key=lambda e: e.at):
+        if e.kind != "alert":
+            continue
+        key = str(e.detail.get("fingerprint") or e.detail.get("alertname") or e.text)
+        change = e.detail.get("change")
+        if change == "firing":
+            start = start or e.at
+            open_alerts.add(key)
+        elif change == "resolved":
+            open_alerts.discard(key)
+            last_resolve = e.at
+    ongoing = bool(open_alerts)
+    return ImpactWindow(
+        start=start, end=None if ongoing else last_resolve, ongoing=ongoing and start is not None
+    )
+
+
+def export_markdown(
+    events: Iterable[TimelineEvent],
+    *,
+    context: str,
+    title: str,
+    now: datetime | None = None,
+) -> str:
+    """A postmortem draft: summary, impact window, timeline table (UTC), actions, follow-ups."""
+    evs = sorted(events, key=lambda e: e.at)
+    now = now or datetime.now(UTC)
+    window = impact_window(evs)
+    fired = sorted({str(e.detail.get("alertname") or "?") for e in evs if e.detail.get("change") == "firing"})
+    actions = [e for e in evs if e.kind == "action"]
+    results = {str(e.detail.get("action_id")): e for e in evs if e.kind == "result"}
+    failed = sum(1 for e in results.values() if e.detail.get("ok") is False)
+
+    out = [
+        f"# Postmortem draft: {md_escape(title)}",
+        "",
+        f"- Context: {md_escape(context)}",
+        f"- Generated: {_utc(now)} UTC by oncall-tui (a draft: check every line)",
+        "",
+        "## Summary",
+        "",
+        "_TODO: what happened, who was affected, how it was mitigated._",
+        "",
+        f"- Alerts that fired: {len(fired)}"
+        + (f" ({', '.join(md_escape(n) for n in fired)})" if fired else ""),
+        f"- Actions taken: {len(actions)} ({failed} failed)",
+        "",
+        "## Impact window",
+        "",
+    ]
+    if window.start is None:
+        out.append("- No alert fired in this timeline.")
+    else:
+        out.append(f"- Start (first alert firing): {_utc(window.start)} UTC")
+        if window.ongoing or window.end is None:
+            out.append("- End: ongoing")
+        else:
+            out.append(f"- End (last alert resolved): {_utc(window.end)} UTC")
+            out.append(f"- Duration: {_duration((window.end - window.start).total_seconds())}")
+    out += ["", "## Timeline (UTC)", "", "| Time (UTC) | Kind | Event |", "|---|---|---|"]
+    for e in evs:
+        out.append(f"| {_utc(e.at)} | {e.kind} | {md_escape(e.text)} |")
+    if not evs:
+        out.append("| - | - | no events recorded |")
+    out += ["", "## Actions taken", ""]
+    if actions:
+        out += ["| Time (UTC) | Action | Target | Result |", "|---|---|---|---|"]
+        for a in actions:
+            res = results.get(str(a.detail.get("action_id")))
+            if res is None:
+                verdict = "no result recorded (interrupted?)"
+            else:
+                verdict = ("ok" if res.detail.get("ok") else "FAILED") + f" at {_utc(res.at)}: {res.text}"
+            out.append(
+                f"| {_utc(a.at)} | {md_escape(a.detail.get('kind', a.text))} | "
+                f"{md_escape(a.detail.get('target', ''))} | {md_escape(verdict)} |"
+            )
+    else:
+        out.append("- None recorded.")
+    out += [
+        "",
+        "## Follow-ups",
+        "",
+        "- [ ] TODO: root cause",
+        "- [ ] TODO: detection (did the right alert fire early enough?)",
+        "- [ ] TODO: prevention",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def export_json(
+    events: Iterable[TimelineEvent], *, context: str, title: str, now: datetime | None = None
+) -> str:
+    """The same timeline as JSON (strings redacted; JSON escapes make it inert)."""
+    evs = sorted(events, key=lambda e: e.at)
+    window = impact_window(evs)
+    doc = {
+        "title": title,
+        "context": context,
+        "generated_at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "impact": {
+            "start": window.start.astimezone(UTC).isoformat() if window.start else None,
+            "end": window.end.astimezone(UTC).isoformat() if window.end else None,
+            "ongoing": window.ongoing,
+        },
+        "events": [e.to_json() for e in evs],
+    }
+    return json.dumps(scrub(doc), indent=2, ensure_ascii=True)
