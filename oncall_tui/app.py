@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
 import httpx
 from rich.text import Text
@@ -15,6 +18,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
+from oncall_tui.actions.audit import AuditLog, state_dir
+from oncall_tui.actions.core import ActionRunner
+from oncall_tui.actions.silences import UntilResolved
+from oncall_tui.actions.timeline import Timeline, TimelineEvent, alert_changes
 from oncall_tui.clients.session import BackendSession, TriageData
 from oncall_tui.core.commands import CommandError, parse_command
 from oncall_tui.core.sanitize import sanitize_for_display
@@ -29,8 +36,15 @@ from oncall_tui.widgets import partial_render
 
 AREAS = {
     "runbook": ("Runbook", "Runbooks and their steps arrive with the actions part (silences, rollback, runbooks)."),
-    "timeline": ("Incident timeline", "The incident timeline and postmortem export arrive with the actions part."),
 }
+
+log = logging.getLogger(__name__)
+
+
+def timeline_path(base: Path, context_name: str) -> Path:
+    """One timeline file per context: ``<state>/timeline-<context>.jsonl`` (name made file-safe)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in context_name)[:100] or "_"
+    return base / f"timeline-{safe}.jsonl"
 
 
 class OncallCommands(Provider):
@@ -99,6 +113,7 @@ class OncallApp(App[int]):
         Binding("u", "gpu", "GPUs", show=False, id="gpu"),
         Binding("b", "switch_area('runbook')", "Runbook", show=False, id="runbook"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
+        Binding("s", "silences", "Silences", show=False, id="silences"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -116,6 +131,7 @@ class OncallApp(App[int]):
         allow_insecure: bool = False,
         clock: Callable[[], float] = time.time,
         periodic_refresh: bool = True,
+        state_path: Path | None = None,
     ) -> None:
         partial_render.install()
         self.settings = settings
@@ -136,6 +152,13 @@ class OncallApp(App[int]):
         self._timer = None
         self._colors: dict[str, str] = {}
         self._triage: TriageScreen | None = None
+        # write actions: one audit log, one runner and one timeline per context
+        self.state_path = Path(state_path) if state_path is not None else state_dir()
+        self.audit = AuditLog(self.state_path / "audit.jsonl")
+        self._runners: dict[str, ActionRunner] = {}
+        self._timelines: dict[str, Timeline] = {}
+        self._previous_alerts: dict[str, list] = {}
+        self.until_resolved: list[UntilResolved] = []
         super().__init__()
         register_themes(self)
         wanted = "oncall-mono" if no_color() else (theme or settings.theme)
@@ -203,6 +226,8 @@ class OncallApp(App[int]):
 
     def data_loaded(self, data: TriageData) -> None:
         self.last_data = data
+        self._record_alert_changes(data)
+        self._check_until_resolved(data)
         if isinstance(self.screen, ServiceDetailScreen):
             self.screen.render_data(data)
             self.screen.load_history()
@@ -236,6 +261,10 @@ class OncallApp(App[int]):
         if area == "triage":
             self.switch_mode("triage")
             return
+        if area == "timeline" and area not in self._modes:
+            from oncall_tui.screens.timeline import TimelineScreen
+
+            self.add_mode("timeline", TimelineScreen)
         if area not in self._modes:
             title, brings = AREAS[area]
             self.add_mode(area, partial(PlaceholderScreen, title, brings))  # type: ignore[arg-type]
@@ -264,7 +293,7 @@ class OncallApp(App[int]):
 
     def action_gpu(self) -> None:
         target = self.current_target()
-        self.open_gpu(service=target.service if target else None)
+        self.open_gpu(service=target.service if target else None, target=target)
 
     def open_logs(self, target: DrillTarget | None = None, *, logql: str | None = None) -> None:
         """The logs of ``target`` (LogQL from its labels) or of an explicit LogQL query."""
@@ -284,11 +313,16 @@ class OncallApp(App[int]):
 
         self.push_screen(WaterfallScreen(trace_id, span_id=span_id))
 
-    def open_gpu(self, *, node: str | None = None, service: str | None = None) -> None:
-        """The GPU view: local NVML GPUs and the dcgm fleet; ``node``/``service`` narrow the fleet."""
+    def open_gpu(
+        self, *, node: str | None = None, service: str | None = None, target: DrillTarget | None = None
+    ) -> None:
+        """The GPU view: local NVML GPUs and the dcgm fleet; ``node``/``service`` narrow the fleet,
+        ``target`` (an alert naming a GPU) selects that GPU."""
         from oncall_tui.screens.gpu import GpuScreen
 
-        self.push_screen(GpuScreen(node=node, service=service))
+        if isinstance(self.screen, GpuScreen):
+            self.pop_screen()  # :gpu NODE on the GPU screen replaces it
+        self.push_screen(GpuScreen(node=node, service=service, target=target))
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot()
@@ -350,6 +384,10 @@ class OncallApp(App[int]):
                 self.action_traces()
         elif command.verb == "gpu":
             self.open_gpu(node=command.arg or None)
+        elif command.verb == "silences":
+            self.action_silences()
+        elif command.verb == "timeline":
+            self.action_switch_area("timeline")
 
     def switch_context(self, name: str) -> None:
         if name not in self.settings.contexts:
@@ -373,4 +411,139 @@ class OncallApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
+
+    # ------------------------------------------------- write actions + timeline --
+    def action_runner(self) -> ActionRunner:
+        """The runner of the current context (read-only when the context or ``--readonly`` says so)."""
+        name = self.context.name
+        runner = self._runners.get(name)
+        if runner is None:
+            runner = ActionRunner.for_context(
+                self.context,
+                audit=self.audit,
+                user=self.settings.effective_identity,
+                read_only=self.force_read_only,
+                timeline=self.timeline(),
+            )
+            self._runners[name] = runner
+        return runner
+
+    def timeline(self, context_name: str | None = None) -> Timeline:
+        name = context_name or self.context.name
+        if name not in self._timelines:
+            self._timelines[name] = Timeline(timeline_path(self.state_path, name))
+        return self._timelines[name]
+
+    def timeline_changed(self) -> None:
+        """Redraw the timeline screen if it exists."""
+        from oncall_tui.screens.timeline import TimelineScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, TimelineScreen):
+                screen.reload()
+
+    def add_note(self, text: str) -> None:
+        """A local note on the timeline (nothing is sent anywhere, so allowed when read-only)."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        event = TimelineEvent(at=now, kind="note", text=text, detail={"by": self.settings.effective_identity})
+        try:
+            self.timeline().add(event)
+        except OSError as exc:
+            self.notify(sanitize_for_display(f"could not write the timeline: {exc}"), severity="error", markup=False)
+            return
+        self.notify("note added to the timeline", markup=False)
+        self.timeline_changed()
+
+    def _known_alerts(self, context_name: str) -> list:
+        """The alerts the timeline last saw firing, so a restart does not repeat "started firing"."""
+        from oncall_tui.core.triage import TriageAlert
+
+        last: dict[str, dict] = {}
+        try:
+            events = self.timeline(context_name).events()
+        except OSError:
+            return []
+        for e in events:
+            if e.kind == "alert":
+                key = str(e.detail.get("fingerprint") or e.detail.get("labels") or e.text)
+                last[key] = e.detail
+        out = []
+        for d in last.values():
+            if d.get("change") == "resolved":
+                continue
+            try:
+                out.append(
+                    TriageAlert(
+                        name=str(d.get("alertname") or "?"),
+                        severity=str(d.get("severity") or ""),
+                        service=d.get("service"),
+                        summary=str(d.get("summary") or ""),
+                        state=str(d.get("state") or "firing"),
+                        state_detail=str(d.get("state_detail") or ""),
+                        starts_at=None,
+                        labels=dict(d.get("labels") or {}),
+                        annotations={},
+                        fingerprint=d.get("fingerprint"),
+                    )
+                )
+            except (TypeError, ValueError):
+                continue
+        return out
+
+    def _record_alert_changes(self, data: TriageData) -> None:
+        name = data.context or self.context.name
+        if "alertmanager" in data.sources and data.sources["alertmanager"].error:
+            return  # a failed fetch is not "every alert resolved"
+        previous = self._previous_alerts.get(name)
+        if previous is None:
+            previous = self._known_alerts(name)
+        self._previous_alerts[name] = list(data.alerts)
+        now = datetime.fromtimestamp(data.fetched_at or self.clock(), UTC)
+        events = alert_changes(previous, data.alerts, now)
+        if not events:
+            return
+        try:
+            self.timeline(name).extend(events)
+        except OSError as exc:
+            log.warning("could not write the timeline: %s", exc)
+        self.timeline_changed()
+
+    def _check_until_resolved(self, data: TriageData) -> None:
+        if not self.until_resolved or self.read_only or self.session.alertmanager is None:
+            return
+        now = datetime.fromtimestamp(data.fetched_at or self.clock(), UTC)
+        for item in list(self.until_resolved):
+            if item.should_expire(data.alerts, now=now):
+                self.until_resolved.remove(item)
+                self.run_worker(self._expire_resolved(item.silence_id), group="actions", exit_on_error=False)
+
+    async def _expire_resolved(self, silence_id: str) -> None:
+        from oncall_tui.actions.silences import expire
+
+        am = self.session.alertmanager
+        try:
+            assert am is not None
+            await expire(self.action_runner(), am, silence_id)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            from oncall_tui.screens.actions import notify_error
+
+            notify_error(self, "expiring a resolved silence failed", exc)
+            return
+        self.notify(sanitize_for_display(f"alerts resolved: silence {silence_id} expired"), markup=False)
+
+    def action_silences(self) -> None:
+        from oncall_tui.screens.silences import SilencesScreen
+
+        if not isinstance(self.screen, SilencesScreen):
+            self.push_screen(SilencesScreen())
+
+    def action_silence_alert(self) -> None:
+        from oncall_tui.screens.actions import start_silence
+
+        start_silence(self)
+
+    def action_ack_alert(self) -> None:
+        from oncall_tui.screens.actions import start_ack
+
+        start_ack(self)
 

@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--text", action="store_const", dest="format", const="text", help="plain text (default)")
     out.add_argument("--svg", metavar="FILE", help="write an SVG screenshot to FILE")
     out.add_argument("--json", action="store_const", dest="format", const="json", help="signals and alerts as JSON")
+    incident = sub.add_parser("incident", parents=[common], help="the incident timeline")
+    isub = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
+    export = isub.add_parser("export", parents=[common], help="print or write the postmortem draft from the timeline")
+    export.add_argument("--format", choices=("md", "json"), default="md", dest="export_format", help="md (default) or json")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: stdout)")
+    export.add_argument("--title", metavar="TEXT", help="postmortem title (default: 'incident in CONTEXT')")
     return parser
 
 
@@ -101,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ONCALL_TUI_READ_ONLY"] = "1"
     if args.command == "check":
         return _cmd_check(args, out, err)
+    if args.command == "incident":
+        return _cmd_incident_export(args, err)
     app = _build_app(args, err)
     if app is None:
         return EXIT_CONFIG
@@ -156,6 +164,46 @@ def _cmd_snapshot(args: argparse.Namespace, app, out: Console, err: Console) -> 
     else:
         sys.stdout.write(text)
     return code
+
+
+def _cmd_incident_export(args: argparse.Namespace, err: Console) -> int:
+    """``oncall-tui incident export``: the context's timeline as a Markdown/JSON postmortem draft."""
+    from oncall_tui.actions.audit import state_dir
+    from oncall_tui.actions.timeline import Timeline, export_json, export_markdown
+    from oncall_tui.app import timeline_path
+    from oncall_tui.settings import ConfigError, load_settings
+
+    name = args.context
+    if name is None:
+        try:
+            if args.demo:
+                from oncall_tui.demo import demo_settings
+
+                settings = demo_settings()
+            else:
+                settings = load_settings(args.config)
+            name = settings.context().name
+        except ConfigError as exc:
+            err.print(Text(f"oncall-tui: config error (or pass --context NAME)\n{exc}"))
+            return EXIT_CONFIG
+    path = timeline_path(state_dir(), name)
+    events = Timeline(path).events()
+    title = args.title or f"incident in {name}"
+    render = export_json if args.export_format == "json" else export_markdown
+    text = render(events, context=name, title=title)
+    if not events:
+        err.print(Text(f"oncall-tui: no timeline events for context {name!r} in {path}"))
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text if text.endswith("\n") else text + "\n")
+        except OSError as exc:
+            err.print(Text(f"oncall-tui: cannot write {args.output}: {exc.strerror or exc}"))
+            return EXIT_FAILED
+        err.print(Text(f"wrote {args.output} ({len(events)} events)"))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

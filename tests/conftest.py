@@ -99,3 +99,9 @@ async def wait_for(predicate, *, timeout: float, interval: float = 2.0, what: st
             return last
         await asyncio.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit logs and timelines of apps built in tests go to a temporary state dir, never ~."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

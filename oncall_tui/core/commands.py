@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: verb -> (aliases, needs an argument, help)
-VERBS: dict[str, tuple[tuple[str, ...], bool, str]] = {
+#: Whether a verb takes an argument: True (required), False (none) or OPTIONAL.
+OPTIONAL = "optional"
+
+#: verb -> (aliases, argument: True | False | OPTIONAL, help)
+VERBS: dict[str, tuple[tuple[str, ...], bool | str, str]] = {
     "ctx": (("context",), True, "switch context: :ctx NAME"),
     "svc": (("service",), True, "open a service's detail: :svc NAME"),
     "theme": ((), True, "switch theme: :theme NAME"),
     "triage": (("home",), False, "back to the triage screen"),
-    "logs": (("log",), False, "logs: :logs {service=\"x\"} |= \"text\" (no query: the selection's logs)"),
-    "trace": (("traces",), False, "a trace waterfall: :trace TRACE_ID (no id: the selection's traces)"),
-    "gpu": (("gpus",), False, "GPUs: :gpu [NODE] (the fleet, or one node's GPUs)"),
+    "logs": (("log",), OPTIONAL, "logs: :logs {service=\"x\"} |= \"text\" (no query: the selection's logs)"),
+    "trace": (("traces",), OPTIONAL, "a trace waterfall: :trace TRACE_ID (no id: the selection's traces)"),
+    "gpu": (("gpus",), OPTIONAL, "GPUs: :gpu [NODE] (the fleet, or one node's GPUs)"),
+    "silences": (("silence",), False, "active and pending silences (X expire, E extend)"),
+    "timeline": (("tl",), False, "the incident timeline (N note, e export)"),
     "q": (("quit", "q!"), False, "quit"),
 }
 
@@ -46,9 +51,9 @@ def parse_command(text: str) -> Command:
     word, arg = word.lower(), arg.strip()
     for verb, (aliases, needs_arg, usage) in VERBS.items():
         if word == verb or word in aliases:
-            if needs_arg and not arg:
+            if needs_arg is True and not arg:
                 raise CommandError(f"missing argument: {usage}")
-            if not needs_arg and arg:
+            if needs_arg is False and arg:
                 raise CommandError(f"unexpected argument {arg!r}: {usage}")
             return Command(verb, arg)
     known = ", ".join(f":{v}" for v in VERBS)

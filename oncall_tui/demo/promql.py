@@ -44,6 +44,7 @@ _WINDOW = re.compile(r"\[\s*\d+(?:ms|s|m|h|d|w|y)\s*\]")
 _SELECTOR = re.compile(r"\s*(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)?\s*(?:\{(?P<body>.*)\})?\s*", re.DOTALL)
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UNESCAPE = re.compile(r"\\(.)")
+_MAX_BY = re.compile(r"max by \([A-Za-z_, ]*\) \(([^()]*)\)")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,9 @@ class QueryBook:
             if signal == "discovery":
                 return self._discovery(names)
             return [self._signal_series(signal, n) for n in names]
+        wrapped = _MAX_BY.fullmatch(expr.strip())
+        if wrapped is not None:  # one GPU's history: max by (UUID) (DCGM_FI_DEV_GPU_UTIL{UUID="…"})
+            expr = wrapped.group(1)
         matchers = parse_selector(expr)
         if matchers is None:
             return None

@@ -43,6 +43,8 @@ class TriageScreen(Screen):
         Binding("g", "cursor_top", "Top", show=False, id="top"),
         Binding("G", "cursor_bottom", "Bottom", show=False, id="bottom"),
         Binding("escape", "clear", "Clear", show=False, id="clear"),
+        Binding("S", "app.silence_alert", "Silence", show=False, id="silence"),
+        Binding("A", "app.ack_alert", "Ack", show=False, id="ack"),
     ]
 
     DEFAULT_CSS = """

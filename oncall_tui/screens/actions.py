@@ -1,0 +1,430 @@
+"""The UI of write actions: confirmation, the silence form, a note prompt, and the flows.
+
+Every write goes through :class:`~oncall_tui.actions.core.ActionRunner` (read-only guard,
+audit, timeline). Screens here only collect input and show previews as inert ``Text``;
+the flows (``start_*``) run the writes in workers and report errors as notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+
+from oncall_tui.actions.core import ActionError, ActionRunner, Preview, safe_error
+from oncall_tui.actions.silences import (
+    DURATION_PRESETS,
+    UntilResolved,
+    affected,
+    build_silence,
+    format_matchers,
+    matchers_from_labels,
+    parse_duration,
+    parse_matchers,
+    silence_preview,
+    silence_target,
+)
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.models.alertmanager import InvalidSilence, SilenceSpec
+
+if TYPE_CHECKING:
+    from oncall_tui.app import OncallApp
+    from oncall_tui.core.triage import TriageAlert
+
+READ_ONLY_MESSAGE = "read-only context: not allowed (nothing was sent)"
+
+
+def _text(value: str, max_chars: int = 2000) -> Text:
+    """Untrusted text as an inert Text (never markup)."""
+    return Text(sanitize_for_display(value, max_chars=max_chars))
+
+
+# -------------------------------------------------------------------- confirm --
+class ConfirmScreen(ModalScreen[bool]):
+    """The exact request, Cancel focused; ``esc`` cancels. Protected contexts: type the target."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm-cancel")]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 90; max-width: 100%; height: auto; max-height: 90%; background: $surface; border: round $warning; padding: 0 1; }
+    ConfirmScreen #confirm-title { text-style: bold; color: $warning; }
+    ConfirmScreen VerticalScroll { height: auto; max-height: 20; }
+    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; }
+    ConfirmScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, preview: Preview, *, typed_target: str | None = None, title: str = "Confirm write") -> None:
+        super().__init__()
+        self.preview = preview
+        self.typed_target = typed_target or None
+        self.confirm_title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"{self.confirm_title} — this request will be sent:"), id="confirm-title")
+            with VerticalScroll():
+                yield Static(Text(self.preview.text()), id="confirm-preview")
+            if self.typed_target:
+                yield Static(
+                    Text("Protected context: type ") + _text(self.typed_target, 200) + Text(" to enable Confirm"),
+                    id="confirm-typed-hint",
+                )
+                yield Input(placeholder="type the target's name", id="confirm-typed")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Cancel", id="cancel", variant="default")
+                yield Button("Confirm", id="confirm", variant="warning", disabled=bool(self.typed_target))
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Input.Changed, "#confirm-typed")
+    def _typed(self, event: Input.Changed) -> None:
+        ok = self.typed_target is not None and ActionRunner.confirmation_matches(self.typed_target, event.value)
+        self.query_one("#confirm", Button).disabled = not ok
+
+    @on(Input.Submitted, "#confirm-typed")
+    def _typed_submit(self) -> None:
+        if not self.query_one("#confirm", Button).disabled:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self, event: Button.Pressed) -> None:
+        event.stop()
+        if not self.query_one("#confirm", Button).disabled:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+# ---------------------------------------------------------------- silence form --
+@dataclass
+class SilenceRequest:
+    """What the silence form produced."""
+
+    spec: SilenceSpec
+    until_resolved: bool = False
+    fingerprints: list[str] = field(default_factory=list)
+
+
+class SilenceForm(ModalScreen[SilenceRequest | None]):
+    """Matchers (editable, prefilled from the alert), duration, createdBy, comment, live impact."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="silence-cancel"),
+        Binding("ctrl+o", "submit", "Preview & confirm", id="silence-submit"),
+    ]
+    DEFAULT_CSS = """
+    SilenceForm { align: center middle; }
+    SilenceForm > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 95%; background: $surface; border: round $primary; padding: 0 1; }
+    SilenceForm Label { margin-top: 1; text-style: bold; }
+    SilenceForm Input { height: 3; }
+    SilenceForm RadioSet { layout: horizontal; height: auto; width: auto; }
+    SilenceForm #silence-affects { color: $warning; }
+    SilenceForm #silence-error { color: $error; }
+    SilenceForm #silence-buttons { height: auto; align-horizontal: right; }
+    SilenceForm Button { margin: 0 1; }
+    """
+
+    def __init__(
+        self,
+        alert: TriageAlert,
+        *,
+        alerts: Sequence[Any],
+        created_by: str,
+        now_server: Any,
+        ticket_pattern: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.alert = alert
+        self.alerts = list(alerts)
+        self.created_by = created_by
+        self.now_server = now_server  # a callable returning the Alertmanager's "now"
+        self.ticket_pattern = ticket_pattern
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("Silence ") + _text(self.alert.name, 200), id="silence-title")
+            yield Label("Matchers (name=\"value\", =~ for regex)")
+            yield Input(format_matchers(matchers_from_labels(self.alert.labels)), id="silence-matchers")
+            yield Static("", id="silence-affects")
+            yield Label("Duration")
+            with RadioSet(id="silence-presets"):
+                yield RadioButton("15m", id="preset-15m")
+                yield RadioButton("1h", value=True, id="preset-1h")
+                yield RadioButton("4h", id="preset-4h")
+                yield RadioButton("custom", id="preset-custom")
+            yield Input("1h", placeholder="e.g. 90m, 2h30m, 1d", id="silence-duration")
+            yield Label("Created by")
+            yield Input(self.created_by, id="silence-created-by")
+            yield Label("Comment (required: why?)")
+            yield Input(placeholder="e.g. INC-123 rolling back llm-server", id="silence-comment")
+            yield Checkbox("until resolved", id="silence-until-resolved")
+            yield Static(
+                Text(
+                    "until resolved: the silence is expired once its alerts stop firing — "
+                    "only while this app runs; otherwise it ends at its end time."
+                ),
+                id="silence-until-note",
+            )
+            yield Static("", id="silence-error")
+            with Horizontal(id="silence-buttons"):
+                yield Button("Cancel", id="silence-cancel")
+                yield Button("Preview & confirm", id="silence-submit", variant="primary")
+
+    def on_mount(self) -> None:
+        self._update_affects()
+        self.query_one("#silence-comment", Input).focus()
+
+    # ----------------------------------------------------------------- live --
+    def _update_affects(self) -> None:
+        box = self.query_one("#silence-affects", Static)
+        try:
+            matchers = parse_matchers(self.query_one("#silence-matchers", Input).value)
+        except (InvalidSilence, ValueError) as exc:
+            box.update(_text(f"matchers: {exc}", 300))
+            return
+        now = self.now_server()
+        probe = SilenceSpec.model_construct(matchers=matchers, starts_at=now, ends_at=now + timedelta(hours=1))
+        hits = affected(probe, self.alerts)
+        names = sorted({getattr(a, "name", "?") for a in hits})
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        box.update(_text(f"affects {len(hits)} firing alert{'s' if len(hits) != 1 else ''}" + (f": {shown}" if shown else ""), 400))
+
+    @on(Input.Changed, "#silence-matchers")
+    def _matchers_changed(self) -> None:
+        self._update_affects()
+
+    @on(RadioSet.Changed, "#silence-presets")
+    def _preset(self, event: RadioSet.Changed) -> None:
+        label = str(event.pressed.label)
+        if label in DURATION_PRESETS:
+            self.query_one("#silence-duration", Input).value = label
+        else:
+            self.query_one("#silence-duration", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#silence-submit")
+    def _submit_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_submit()
+
+    @on(Button.Pressed, "#silence-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def build(self) -> SilenceRequest:
+        """The validated request; raises InvalidSilence/ValueError naming the field."""
+        matchers = parse_matchers(self.query_one("#silence-matchers", Input).value)
+        duration = parse_duration(self.query_one("#silence-duration", Input).value)
+        spec = build_silence(
+            matchers,
+            duration,
+            self.query_one("#silence-created-by", Input).value,
+            self.query_one("#silence-comment", Input).value,
+            now_server=self.now_server(),
+            ticket_pattern=self.ticket_pattern,
+        )
+        fps = [a.fingerprint for a in affected(spec, self.alerts) if getattr(a, "fingerprint", None)]
+        return SilenceRequest(spec, self.query_one("#silence-until-resolved", Checkbox).value, fps)
+
+    def action_submit(self) -> None:
+        try:
+            request = self.build()
+        except (InvalidSilence, ValueError) as exc:
+            self.query_one("#silence-error", Static).update(_text(str(exc), 500))
+            return
+        self.dismiss(request)
+
+
+# ----------------------------------------------------------------------- note --
+class NoteScreen(ModalScreen[str | None]):
+    """One line of text for the timeline; enter adds, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="note-cancel")]
+    DEFAULT_CSS = """
+    NoteScreen { align: center bottom; }
+    NoteScreen > Vertical { width: 100%; height: auto; background: $surface; border: round $primary; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Add a note to the incident timeline (enter adds, esc cancels)"))
+            yield Input(placeholder="e.g. rolled back llm-server to v2.3", id="note")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------------- flows --
+def refuse_if_read_only(app: OncallApp) -> bool:
+    """Notify and return True in a read-only context (nothing is sent)."""
+    if app.read_only:
+        app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+        return True
+    return False
+
+
+def typed_target(runner: ActionRunner, target: str) -> str | None:
+    return target if runner.needs_typed_confirmation(target) else None
+
+
+def notify_error(app: OncallApp, what: str, exc: BaseException) -> None:
+    message = str(exc) if isinstance(exc, ActionError) else safe_error(exc)
+    app.notify(sanitize_for_display(f"{what}: {message}", max_chars=600), severity="error", markup=False, timeout=15)
+
+
+def _selected_alert(app: OncallApp) -> TriageAlert | None:
+    screen = app.triage_screen()
+    alert = screen.selected_alert() if screen is not None and app.screen is screen else None
+    if alert is None:
+        app.notify("select an alert first (tab to the alerts table)", severity="warning", markup=False)
+    return alert
+
+
+def _after_write(app: OncallApp) -> None:
+    app.refresh_triage()
+    app.timeline_changed()
+
+
+def start_silence(app: OncallApp) -> None:
+    """``S``: the silence form for the selected alert → confirm → create (worker)."""
+    if refuse_if_read_only(app):
+        return
+    alert = _selected_alert(app)
+    am = app.session.alertmanager
+    if alert is None:
+        return
+    if am is None:
+        app.notify("no Alertmanager configured in this context", severity="error", markup=False)
+        return
+    alerts = app.last_data.alerts if app.last_data else []
+    form = SilenceForm(alert, alerts=alerts, created_by=app.settings.effective_identity, now_server=am.server_now)
+
+    def formed(request: SilenceRequest | None) -> None:
+        if request is None:
+            return
+        runner = app.action_runner()
+        target = silence_target(request.spec.matchers)
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                app.run_worker(_do_silence(app, request), group="actions", exit_on_error=False)
+
+        preview = silence_preview(am, request.spec)
+        app.push_screen(ConfirmScreen(preview, typed_target=typed_target(runner, target), title="Create silence"), confirmed)
+
+    app.push_screen(form, formed)
+
+
+async def _do_silence(app: OncallApp, request: SilenceRequest) -> None:
+    from oncall_tui.actions.silences import silence
+
+    am = app.session.alertmanager
+    try:
+        assert am is not None
+        created = await silence(app.action_runner(), am, request.spec, fingerprints=request.fingerprints)
+    except Exception as exc:  # shown, never a crash; the audit log keeps failures
+        notify_error(app, "silence failed", exc)
+        _after_write(app)
+        return
+    if request.until_resolved:
+        app.until_resolved.append(UntilResolved(created.id, list(created.matchers)))
+    app.notify(
+        sanitize_for_display(f"silence {created.id} created until {created.ends_at:%H:%M} UTC"),
+        markup=False,
+    )
+    _after_write(app)
+
+
+def start_ack(app: OncallApp) -> None:
+    """``A``: a short silence of exactly the selected alert, after confirmation."""
+    if refuse_if_read_only(app):
+        return
+    alert = _selected_alert(app)
+    am = app.session.alertmanager
+    if alert is None:
+        return
+    if am is None:
+        app.notify("no Alertmanager configured in this context", severity="error", markup=False)
+        return
+    from oncall_tui.actions.silences import ACK_DURATION, ack_comment
+
+    user = app.settings.effective_identity
+    try:
+        spec = build_silence(alert.labels, ACK_DURATION, user, ack_comment(user), now_server=am.server_now())
+    except (InvalidSilence, ValueError) as exc:
+        notify_error(app, "cannot ack", exc)
+        return
+    runner = app.action_runner()
+    target = silence_target(spec.matchers)
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            app.run_worker(_do_ack(app, alert), group="actions", exit_on_error=False)
+
+    preview = silence_preview(am, spec)
+    app.push_screen(
+        ConfirmScreen(preview, typed_target=typed_target(runner, target), title="Acknowledge (15m silence)"), confirmed
+    )
+
+
+async def _do_ack(app: OncallApp, alert: TriageAlert) -> None:
+    from oncall_tui.actions.silences import ack
+
+    am = app.session.alertmanager
+    try:
+        assert am is not None
+        created = await ack(
+            app.action_runner(), am, alert.labels, user=app.settings.effective_identity, fingerprint=alert.fingerprint
+        )
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+        notify_error(app, "ack failed", exc)
+        _after_write(app)
+        return
+    app.notify(sanitize_for_display(f"acknowledged: silence {created.id} until {created.ends_at:%H:%M} UTC"), markup=False)
+    _after_write(app)
+
+
+def fmt_left(left: timedelta) -> str:
+    secs = int(left.total_seconds())
+    if secs <= 0:
+        return "ended"
+    h, rem = divmod(secs, 3600)
+    return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
+
+
+def utc(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,223 @@
+"""``:silences`` — active and pending silences; ``X`` expires, ``E`` extends by 1h (confirmed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from oncall_tui.actions.core import Preview
+from oncall_tui.actions.silences import (
+    ensure_server_clock,
+    expire,
+    expiring_soon,
+    extend,
+    extended_spec,
+    format_matchers,
+    silence_preview,
+    silence_target,
+)
+from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.models.alertmanager import Silence
+from oncall_tui.screens.actions import (
+    ConfirmScreen,
+    fmt_left,
+    notify_error,
+    refuse_if_read_only,
+    typed_target,
+)
+
+if TYPE_CHECKING:
+    from oncall_tui.app import OncallApp
+
+EXTEND_BY = timedelta(hours=1)
+WARN_WITHIN = timedelta(minutes=10)
+
+
+def _cell(value: str, max_chars: int = 200) -> Text:
+    return Text(sanitize_for_display(value, max_chars=max_chars), no_wrap=True, overflow="ellipsis")
+
+
+class SilencesScreen(Screen):
+    """The context's active and pending silences, soonest end first."""
+
+    BINDINGS = [
+        Binding("X", "expire", "Expire", id="silence-expire"),
+        Binding("E", "extend", "Extend 1h", id="silence-extend"),
+        Binding("ctrl+r", "reload", "Refresh", id="silences-refresh"),
+        Binding("j", "cursor_down", "Down", show=False, id="silences-down"),
+        Binding("k", "cursor_up", "Up", show=False, id="silences-up"),
+        Binding("escape", "back", "Back", id="silences-back"),
+    ]
+    DEFAULT_CSS = """
+    SilencesScreen #silences-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
+    SilencesScreen #silences-warning { height: auto; color: $warning; padding: 0 1; }
+    SilencesScreen #silences-warning.hidden { display: none; }
+    SilencesScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.silences: list[Silence] = []
+
+    @property
+    def oncall(self) -> OncallApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="silences-title", markup=False)
+        yield Static("", id="silences-warning", classes="hidden", markup=False)
+        yield DataTable(id="silences", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("state", "ends in", "matchers", "created by", "comment", "id")
+        ro = "  READ-ONLY" if self.oncall.read_only else ""
+        self.query_one("#silences-title", Static).update(
+            sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro} (loading…)")
+        )
+        table.focus()
+        self.load()
+
+    @work(exclusive=True, group="silences-load", exit_on_error=False)
+    async def load(self) -> None:
+        am = self.oncall.session.alertmanager
+        if am is None:
+            self.query_one("#silences-title", Static).update("SILENCES: no Alertmanager configured in this context")
+            return
+        try:
+            found = await am.silences()
+            now = await ensure_server_clock(am)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            notify_error(self.oncall, "could not list silences", exc)
+            return
+        self.show(found, now)
+
+    def show(self, found: list[Silence], now) -> None:  # type: ignore[no-untyped-def]
+        live = [s for s in found if s.status.state in ("active", "pending")]
+        live.sort(key=lambda s: (s.status.state != "active", s.ends_at))
+        self.silences = live
+        table = self.query_one(DataTable)
+        table.clear()
+        for s in live:
+            table.add_row(
+                _cell(s.status.state),
+                _cell(fmt_left(s.ends_at - now)),
+                _cell(format_matchers(s.matchers), 300),
+                _cell(s.created_by, 64),
+                _cell(s.comment, 300),
+                _cell(s.id, 64),
+                key=s.id,
+            )
+        ro = "  READ-ONLY" if self.oncall.read_only else ""
+        self.query_one("#silences-title", Static).update(
+            sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro}: {len(live)} active/pending")
+        )
+        mine = expiring_soon(live, created_by=self.oncall.settings.effective_identity, within=WARN_WITHIN, now=now)
+        box = self.query_one("#silences-warning", Static)
+        if mine:
+            lines = [
+                f"⚠ your silence {format_matchers(s.matchers)} expires in {fmt_left(left)} (E extends by 1h)"
+                for s, left in mine
+            ]
+            box.update(sanitize_for_display("\n".join(lines), multiline=True, max_chars=2000))
+            self.oncall.notify(sanitize_for_display(lines[0], max_chars=300), severity="warning", markup=False)
+        box.set_class(not mine, "hidden")
+
+    def selected(self) -> Silence | None:
+        table = self.query_one(DataTable)
+        if not self.silences or table.cursor_row < 0 or table.cursor_row >= len(self.silences):
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return next((s for s in self.silences if s.id == key), None)
+
+    # ---------------------------------------------------------------- actions --
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_cursor_down(self) -> None:
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
+
+    def action_expire(self) -> None:
+        app = self.oncall
+        if refuse_if_read_only(app):
+            return
+        chosen, am = self.selected(), app.session.alertmanager
+        if chosen is None or am is None:
+            app.notify("no silence selected", severity="warning", markup=False)
+            return
+        preview = Preview.http(
+            "DELETE",
+            am.base_url.rstrip("/") + f"/api/v2/silence/{chosen.id}",
+            summary=f"expire silence {chosen.id} ({format_matchers(chosen.matchers)})",
+        )
+        runner = app.action_runner()
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_worker(self._expire(chosen), group="actions", exit_on_error=False)
+
+        target = typed_target(runner, silence_target(chosen.matchers))
+        app.push_screen(ConfirmScreen(preview, typed_target=target, title="Expire silence"), confirmed)
+
+    async def _expire(self, chosen: Silence) -> None:
+        app = self.oncall
+        try:
+            assert app.session.alertmanager is not None
+            await expire(app.action_runner(), app.session.alertmanager, chosen.id)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            notify_error(app, "expire failed", exc)
+        else:
+            app.notify(sanitize_for_display(f"silence {chosen.id} expired"), markup=False)
+        app.refresh_triage()
+        app.timeline_changed()
+        self.load()
+
+    def action_extend(self) -> None:
+        app = self.oncall
+        if refuse_if_read_only(app):
+            return
+        chosen, am = self.selected(), app.session.alertmanager
+        if chosen is None or am is None:
+            app.notify("no silence selected", severity="warning", markup=False)
+            return
+        try:
+            spec = extended_spec(chosen, EXTEND_BY, now_server=am.server_now())
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            notify_error(app, "cannot extend", exc)
+            return
+        preview = silence_preview(am, spec, update_of=chosen.id)
+        runner = app.action_runner()
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_worker(self._extend(chosen), group="actions", exit_on_error=False)
+
+        target = typed_target(runner, silence_target(chosen.matchers))
+        app.push_screen(ConfirmScreen(preview, typed_target=target, title="Extend silence by 1h"), confirmed)
+
+    async def _extend(self, chosen: Silence) -> None:
+        app = self.oncall
+        try:
+            assert app.session.alertmanager is not None
+            new = await extend(app.action_runner(), app.session.alertmanager, chosen, EXTEND_BY)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            notify_error(app, "extend failed", exc)
+        else:
+            app.notify(sanitize_for_display(f"silence extended until {new.ends_at:%H:%M} UTC ({new.id})"), markup=False)
+        app.refresh_triage()
+        app.timeline_changed()
+        self.load()
