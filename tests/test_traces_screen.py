@@ -376,17 +376,25 @@ async def test_span_id_selects_that_span_and_a_link_opens_the_linked_trace() -> 
 
 # --------------------------------------------------------------- 2000 spans, line API --
 class RowCounter:
-    """Counts the rows WaterfallView lays out (its ``_row_strip`` calls)."""
+    """Counts the lines WaterfallView is asked for (``render_line``) and the rows it lays out
+    (``_row_strip``, behind its strip cache)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.positions: list[int] = []
+        self.lines = 0
         original = WaterfallView._row_strip
+        original_line = WaterfallView.render_line
 
         def counting(view: WaterfallView, wf: Waterfall, pos: int, node: int, width: int):  # type: ignore[no-untyped-def]
             self.positions.append(pos)
             return original(view, wf, pos, node, width)
 
+        def counting_line(view: WaterfallView, y: int):  # type: ignore[no-untyped-def]
+            self.lines += 1
+            return original_line(view, y)
+
         monkeypatch.setattr(WaterfallView, "_row_strip", counting)
+        monkeypatch.setattr(WaterfallView, "render_line", counting_line)
 
 
 class ViewApp(App[None]):
@@ -415,6 +423,7 @@ async def test_2000_span_trace_paints_only_the_rows_on_screen(monkeypatch: pytes
         rows_on_screen = 40 - 1  # the ruler takes the first line
         assert counter.positions and set(counter.positions) <= set(range(rows_on_screen))
         assert len(counter.positions) <= 3 * rows_on_screen  # a frame or three, not 2000 rows
+        assert counter.lines <= 3 * 40
         counter.positions.clear()
         await pilot.press("pagedown")
         await pilot.pause()
@@ -439,11 +448,12 @@ async def test_2000_span_trace_through_the_client_and_the_screen(monkeypatch: py
         assert max(counter.positions) < view.size.height
         text = screen_text(app)
         assert "2000 spans" in text and "decode_step" in text
-        assert "12.1s" in text  # narrow: the duration sits next to the bar
+        assert "12.1s" in text  # the trace duration, in the header
+        assert "duration" not in text and "80ms" in text  # narrow: no column, the duration sits by the bar
 
 
 # ------------------------------------------------------------------------- hostile --
-HOSTILE_TEXT = [*HOSTILE, "[bold red]x[/]", "[link=https://evil.example]https://runbooks.corp[/link]", "[@click=app.quit]ack[/]", "bidi \u202egnp.exe", "x [/] y"]
+HOSTILE_TEXT = [*HOSTILE, "[bold red]x[/]", "[link=https://evil.example]https://runbooks.corp[/link]", "[@click=app.quit]ack[/]", "bidi \u202egnp.exe", "x [/] y", "tab\there"]
 BIG_VALUE = "V" * 100_000
 
 
@@ -590,7 +600,7 @@ async def test_hostile_span_names_and_attributes_reach_the_terminal_inert() -> N
 
 # ------------------------------------------------------------------------ snapshots --
 def _snapshot_app(**kw: Any) -> OncallApp:
-    clock = lambda: T0  # noqa: E731 - frozen time: the same picture every run
+    clock = lambda: T0
     demo = DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock))
     transport = TempoOverride(demo, {BIG_ID: BIG_FIXTURE.read_bytes()})
     return OncallApp(demo_settings(), transport=transport, clock=clock, periodic_refresh=False, **kw)
@@ -642,3 +652,20 @@ def test_snapshot_2000_span_trace(snap_compare) -> None:  # type: ignore[no-unty
 
 
 
+
+
+async def test_a_bug_while_building_the_tree_is_shown_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import oncall_tui.screens.waterfall as waterfall_screen
+
+    def broken(*_: Any, **__: Any) -> Waterfall:
+        raise RuntimeError("boom \x1b[2J")
+
+    monkeypatch.setattr(waterfall_screen, "Waterfall", broken)
+    app, demo = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(app, pilot)
+        trace = next(demo.incident.traces(T0 - 300, T0))
+        await open_waterfall(app, pilot, trace.trace_id)
+        text = screen_text(app)
+        assert f"cannot show trace {trace.trace_id}: RuntimeError: boom \\x1b[2J" in text
+        assert app.is_running

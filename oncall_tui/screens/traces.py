@@ -33,8 +33,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
 
-from oncall_tui.clients.errors import BackendError
+from oncall_tui.clients.errors import BackendError, clean_message
 from oncall_tui.core import traceql
 from oncall_tui.core.logs import add_line_filter, build_logql
 from oncall_tui.core.sanitize import sanitize_for_display
@@ -140,6 +141,16 @@ def _utc(ts: float, fmt: str) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime(fmt)
     except (OverflowError, OSError, ValueError):
         return "?"
+
+
+def _span_label(seconds: float) -> str:
+    """A window's length to the minute: ``30m``, ``2h05m``, ``45s``."""
+    if not seconds > 0:
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 class TraceListScreen(Screen):
@@ -278,11 +289,20 @@ class TraceListScreen(Screen):
         self.notes = notes
         self.render_all(stale=tempo_failed and bool(self.rows))
 
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # A bug, not a backend error (those become notes in refresh_data): say so, keep running.
+        if event.worker.group == "trace-list" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.loaded = True
+            self.notes = [f"cannot list traces: {type(error).__name__}: {clean_message(error, max_chars=300)}"]
+            self.render_all(stale=bool(self.rows))
+
     # -------------------------------------------------------------------- render --
     def render_all(self, *, stale: bool = False) -> None:
         target = self.drill_target
         width = self.size.width or self.app.size.width
-        span_label = format_duration_ns((target.end - target.start) * 1e9) if target.end > target.start else "?"
+        span_label = _span_label(target.end - target.start)
         window = f"{_utc(target.start, '%Y-%m-%d %H:%M')}–{_utc(target.end, '%H:%M')} UTC ({span_label})"
         title = f"TRACES · {sanitize_for_display(target.describe(), max_chars=120)} · {window}"
         update_if_changed(self.query_one("#title", Static), title)

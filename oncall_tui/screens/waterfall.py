@@ -24,14 +24,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
+from textual.worker import Worker, WorkerState
 
-from oncall_tui.clients.errors import BackendError, NotFound
+from oncall_tui.clients.errors import BackendError, NotFound, clean_message
 from oncall_tui.core.logs import add_line_filter, build_logql
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age
 from oncall_tui.core.waterfall import Waterfall, format_duration_ns
-from oncall_tui.models.tempo import InvalidTraceId, normalize_span_id, normalize_trace_id
+from oncall_tui.models.tempo import (
+    InvalidTraceId,
+    normalize_span_id,
+    normalize_trace_id,
+)
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.waterfall import (
     PALETTE_SIZE,
@@ -87,11 +92,17 @@ class WaterfallScreen(Screen):
     WaterfallScreen #message.error { color: $source-down; text-style: bold; }
     WaterfallScreen #message.hidden { display: none; }
     WaterfallScreen #detail.hidden { display: none; }
+    /* With the detail open a short trace keeps only the rows it has; the detail gets the rest. */
+    WaterfallScreen.-detail WaterfallView { height: auto; max-height: 55%; }
+    WaterfallScreen.-detail #detail { height: 1fr; min-height: 6; }
     WaterfallScreen #search { display: none; border: none; height: 1; padding: 0 1; }
     WaterfallScreen #search.visible { display: block; }
     WaterfallScreen #search-status { height: 1; display: none; background: $panel; color: $foreground-muted; padding: 0 1; }
     WaterfallScreen #search-status.visible { display: block; }
     """
+
+    #: The span rows get the keys from the start (one bindings refresh, one footer compose).
+    AUTO_FOCUS = "#waterfall"
 
     def __init__(self, trace_id: str, *, span_id: str | None = None) -> None:
         super().__init__()
@@ -139,7 +150,6 @@ class WaterfallScreen(Screen):
             self.query_one(StatusHeader).show(triage.header_state())
         self._show_header()
         self._message(f"loading trace {sanitize_for_display(self.trace_id, max_chars=80)} from Tempo…")
-        self.query_one(WaterfallView).focus()
         self.load_trace()
 
     # -------------------------------------------------------------------- data --
@@ -230,6 +240,13 @@ class WaterfallScreen(Screen):
         if not detail.has_class("hidden"):
             detail.show(self.selected_span())
 
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # A bug, not a backend error (those are handled in load_trace): say so, keep running.
+        if event.worker.group == "waterfall-load" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._message(f"cannot show trace {self.trace_id}: {type(error).__name__}: {clean_message(error, max_chars=300)}", error=True)
+
     @on(WaterfallView.ViewChanged)
     def _view_changed(self) -> None:
         self._show_header()
@@ -248,8 +265,7 @@ class WaterfallScreen(Screen):
             return
         detail = self.query_one(SpanDetail)
         if not detail.has_class("hidden"):
-            detail.add_class("hidden")
-            self.query_one(WaterfallView).focus()
+            self._show_detail(False)
             return
         self.app.pop_screen()
 
@@ -262,12 +278,17 @@ class WaterfallScreen(Screen):
             span = self.selected_span()
             if span is None:
                 return
-            detail.remove_class("hidden")
             detail.show(span)
+            self._show_detail(True)
         else:
-            detail.add_class("hidden")
-        self.query_one(WaterfallView).focus()
-        self.call_after_refresh(self.query_one(WaterfallView)._scroll_cursor_into_view)
+            self._show_detail(False)
+
+    def _show_detail(self, show: bool) -> None:
+        self.query_one(SpanDetail).set_class(not show, "hidden")
+        self.set_class(show, "-detail")
+        view = self.query_one(WaterfallView)
+        view.focus()
+        self.call_after_refresh(view._scroll_cursor_into_view)
 
     def action_trace_logs(self) -> None:
         """The logs of this trace id: the selected span's service, the trace's window padded."""

@@ -126,7 +126,7 @@ def _fit(pieces: Sequence[tuple[str, Style]], width: int, pad: Style) -> list[Se
     return out
 
 
-class WaterfallView(ScrollView, can_focus=True):
+class WaterfallView(ScrollView, can_focus=True, inherit_bindings=False):
     """The span rows of one trace (see the module doc). Select with the cursor keys."""
 
     BINDINGS = [
@@ -492,7 +492,7 @@ class WaterfallView(ScrollView, can_focus=True):
         if dur_w:
             segments += _fit([("duration".rjust(dur_w), style)], dur_w + 1, style)
         cells = [" "] * track_w
-        for col, text in wf.ruler(track_w, min_gap=10):
+        for col, text in wf.ruler(track_w, min_gap=9):
             mark = "▏" + text
             start = col if col + len(mark) <= track_w else max(track_w - len(mark), 0)
             if start and cells[start - 1] != " ":
@@ -534,9 +534,11 @@ class WaterfallView(ScrollView, can_focus=True):
                 name_style = svc
             elif name_style is st("waterfall--critical", cursor):
                 name_style = svc + self.get_component_rich_style("waterfall--critical", partial=True)
-            pieces.append((row.name, name_style))
+            pieces.append((row.name.expandtabs(1), name_style))
         else:
-            pieces += [(row.service, svc), (" ", base), (row.name, name_style)]
+            # Tabs survive sanitising (they are harmless as text) but would move the terminal's
+            # cursor to the next tab stop in a painted line: one space each.
+            pieces += [(row.service.expandtabs(1), svc), (" ", base), (row.name.expandtabs(1), name_style)]
         if row.collapsed:
             pieces.append((f" +{row.hidden}", muted))
             if row.subtree_errors:
@@ -551,6 +553,9 @@ class WaterfallView(ScrollView, can_focus=True):
         return Strip(segments, width)
 
     def _track(self, row: Row, width: int, cursor: bool, *, show_duration: bool) -> list[Segment]:
+        """The bar on the time axis, ``━`` where the span is the critical path's bottleneck,
+        ``◂``/``▸`` where it continues outside the (zoomed) view, then ``!`` for an error and,
+        when there is no duration column, the duration: after the bar, else before it."""
         st = self._style
         base = st("", cursor)
         bar = row.bar
@@ -571,51 +576,29 @@ class WaterfallView(ScrollView, can_focus=True):
             cells[0] = "◂"
         if bar.clipped_right:
             cells[-1] = "▸"
-        out: list[Segment] = []
-        if a:
-            out.append(Segment(" " * a, base))
-        # Runs of equal style on the bar.
+        bar_segments: list[Segment] = []
         k = 0
-        while k < len(cells):
+        while k < len(cells):  # runs of one style
             on = crit[k]
             j = k
             while j < len(cells) and crit[j] == on:
                 j += 1
-            out.append(Segment("".join(cells[k:j]), line_style if on else bar_style))
+            bar_segments.append(Segment("".join(cells[k:j]), line_style if on else bar_style))
             k = j
-        tail = width - b
-        after: list[tuple[str, Style]] = []
+        label: list[Segment] = []
         if row.error:
-            after.append(("!", st("waterfall--error", cursor)))
+            label.append(Segment("!", st("waterfall--error", cursor)))
         if show_duration:
-            after.append(((" " if after else "") + row.duration, st("waterfall--muted", cursor)))
-        after_len = sum(len(t) for t, _ in after)
-        if after and tail >= after_len + 1:
-            out.append(Segment(" ", base))
-            out += [Segment(t, s) for t, s in after]
-            tail -= after_len + 1
-            out.append(Segment(" " * tail, base))
-        elif after and a >= after_len + 1:
-            # No room after the bar: put the label before it.
-            out = []
-            lead = a - after_len - 1
-            if lead:
-                out.append(Segment(" " * lead, base))
-            out += [Segment(t, s) for t, s in after]
-            out.append(Segment(" ", base))
-            k = 0
-            while k < len(cells):
-                on = crit[k]
-                j = k
-                while j < len(cells) and crit[j] == on:
-                    j += 1
-                out.append(Segment("".join(cells[k:j]), line_style if on else bar_style))
-                k = j
-            if tail:
-                out.append(Segment(" " * tail, base))
-        elif tail:
-            out.append(Segment(" " * tail, base))
-        return out
+            label.append(Segment((" " if label else "") + row.duration, st("waterfall--muted", cursor)))
+        size = sum(len(seg.text) for seg in label)
+        tail = width - b
+        if label and tail > size:
+            out = [Segment(" " * a, base), *bar_segments, Segment(" ", base), *label, Segment(" " * (tail - size - 1), base)]
+        elif label and a > size:
+            out = [Segment(" " * (a - size - 1), base), *label, Segment(" ", base), *bar_segments, Segment(" " * tail, base)]
+        else:
+            out = [Segment(" " * a, base), *bar_segments, Segment(" " * tail, base)]
+        return [seg for seg in out if seg.text]
 
 
 # ------------------------------------------------------------------------- header --
@@ -757,6 +740,10 @@ class SpanDetail(VerticalScroll):
             links.add_class("hidden")
         self.scroll_home(animate=False)
 
+    def on_resize(self) -> None:
+        if self.span is not None:
+            self.query_one("#detail-text", Static).update(self.detail_text(self.span))
+
     @staticmethod
     def _reason(attributes: list[tuple[str, str]]) -> str:
         reason = next((v for k, v in attributes if k == "link.reason"), "")
@@ -794,10 +781,10 @@ class SpanDetail(VerticalScroll):
         err_style = cs("span-detail--error", partial=True)
         section_style = cs("span-detail--section", partial=True)
         rows = self.detail_rows(span)
-        pane = self.size.width or 80
-        key_width = min(max((cell_len(k) for k, _, kind in rows if kind != "section"), default=8), max(12, pane // 3), 32)
+        pane = self.size.width or self.app.size.width or 80
+        key_width = min(max((cell_len(k) for k, _, kind in rows if kind != "section"), default=8), max(12, pane // (3 if pane >= 100 else 4)), 32)
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(width=key_width, no_wrap=True, overflow="ellipsis")
+        grid.add_column(width=key_width, min_width=key_width, no_wrap=True, overflow="ellipsis")
         grid.add_column(overflow="fold")
         for key, value, kind in rows:
             if kind == "section":
