@@ -62,6 +62,20 @@ MAX_ENTRIES = 10_000
 _SERVICE_MATCHER = re.compile(r'[{,]\s*(?:service|service_name)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
+#: Characters a terminal would act on or that hide/reorder text (SECURITY.md R1.1, R1.3).
+_UNSAFE_IN_QUERY = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\u2028\u2029\ufeff]")
+
+
+def inert_logql(query: str) -> str:
+    """``query`` with control, bidi and invisible characters as ``\\uXXXX`` escapes.
+
+    The LogQL box is an editable ``Input``: it shows its value as is, so the value itself must
+    be safe to show. Such characters only make sense inside LogQL string literals, where Loki
+    reads ``\\uXXXX`` as the same character: the query still means the same.
+    """
+    return _UNSAFE_IN_QUERY.sub(lambda m: f"\\u{ord(m.group()):04x}", query)
+
+
 def _hms(seconds: float) -> str:
     t = time.gmtime(seconds)
     return f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
@@ -154,7 +168,7 @@ class LogsScreen(Screen):
             except ValueError as exc:
                 self.build_error = str(exc)
                 logql = ""
-        self.logql = logql.strip()
+        self.logql = inert_logql(logql.strip())
         self.buffer = LogBuffer(max_entries=max_entries)
         self.rows: list[int] | None = None
         self.filter_text = ""
@@ -177,6 +191,7 @@ class LogsScreen(Screen):
         self.status_parts: dict[str, str] = {}
         self.badge_status = "loading"
         self._status_key: tuple[Any, ...] | None = None
+        self._reason = ""
         #: What the detail pane shows (rich renderables), for tests and copying.
         self.detail: Group | None = None
 
@@ -257,35 +272,34 @@ class LogsScreen(Screen):
         update_if_changed(self.query_one("#logs-what", Label), sanitize_for_display(self.target.describe(), max_chars=120))
         update_if_changed(self.query_one("#logs-window", Label), _window_label(self.target.start, self.target.end))
 
-    def _badge(self, now: float) -> tuple[str, str]:
-        """(status class, text) of the Loki badge."""
+    def _badge(self, now: float) -> tuple[str, str, str]:
+        """(status class, badge text, reason) for Loki; the reason goes on the error line."""
         follower = self._follower
         state = self.drill.sources.get("loki")
         if follower is not None and follower.disconnected_since is not None:
-            reason = sanitize_for_display(str(follower.last_error or "no answer"), max_chars=80)
-            return "down", f"loki DOWN since {_hms(follower.disconnected_since)}: {reason}"
+            reason = sanitize_for_display(str(follower.last_error or "no answer"), max_chars=300)
+            return "down", f"loki DOWN since {_hms(follower.disconnected_since)}", reason
         if self.error_kind == "rejected":
-            return "rejected", "loki: query rejected"
+            return "rejected", "loki: query rejected", ""
         if state is None:
-            return "down", "loki: no endpoint in this context"
+            return "down", "loki: no endpoint", f"no loki endpoint in context {self.oncall.context.name!r}"
         status = state.status(now)
         if state.error is not None:
-            if state.error_badge == "AUTH-FAILED":
-                status = "auth"
+            auth = state.error_badge == "AUTH-FAILED"
             since = f" since {_hms(state.failing_since)}" if state.failing_since else ""
-            label = "AUTH-FAILED" if status == "auth" else "DOWN"
-            return status if status == "auth" else "down", f"loki {label}{since}: {sanitize_for_display(state.error, max_chars=80)}"
+            label = "AUTH-FAILED" if auth else "DOWN"
+            return ("auth" if auth else "down"), f"loki {label}{since}", sanitize_for_display(state.error, max_chars=300)
         if status == "loading" or self.querying and self.loaded_at is None:
-            return "loading", "loki …"
+            return "loading", "loki …", ""
         if self.following and follower is not None:
-            return "fresh", "loki ok · live"
+            return "fresh", "loki ok · live", ""
         age = format_age(state.age(now))
-        return status, f"loki {'ok' if status == 'fresh' else 'STALE'} {age}"
+        return status, f"loki {'ok' if status == 'fresh' else 'STALE'} {age}", ""
 
     def render_status(self) -> None:
         """The status line: one fixed-size widget, so an update repaints one row (no layout)."""
         now = self.oncall.clock()
-        status, badge = self._badge(now)
+        status, badge, self._reason = self._badge(now)
         total = len(self.buffer)
         if self.pattern_mode and self.groups is not None:
             shown = len(self.rows) if self.rows is not None else total
@@ -322,31 +336,37 @@ class LogsScreen(Screen):
             for name, part in self.status_parts.items():
                 if part:
                     style = styles[name]
-                    line.append(part, style=self.get_component_rich_style(f"logs--{style}", partial=True) if style else "")
-                    line.append("  ")
+                    line.append(part + "  ", style=self.get_component_rich_style(f"logs--{style}", partial=True) if style else "")
             self.query_one("#logs-status", Static).update(line, layout=False)
         self.view.set_class(self.error_kind == "down" and total > 0, "-stale")
+        self.render_error()
 
     def render_error(self) -> None:
+        """The error line: what Loki said, and what to do or what is still shown."""
         box = self.query_one("#logs-error", Static)
         err = self.error
-        if err is None:
-            update_if_changed(box, "")
-            box.add_class("hidden")
-            return
-        message = sanitize_for_display(str(err), max_chars=300)
-        if self.error_kind == "rejected":
+        kept = (
+            f" — showing the {len(self.buffer):,} lines loaded at {_hms(self.loaded_at)}"
+            if self.loaded_at is not None and len(self.buffer)
+            else ""
+        )
+        if err is not None and self.error_kind == "rejected":
             advice = getattr(err, "guidance", None) or guidance_for(err)
-            text = f"Loki rejected the query: {message}"
+            text = f"Loki rejected the query: {sanitize_for_display(str(err), max_chars=300)}"
             if advice:
                 text += f"\n→ {sanitize_for_display(advice, max_chars=300)}"
             text += "\n(not retried: change the LogQL with e, then enter)"
+        elif err is not None:
+            text = f"{sanitize_for_display(str(err), max_chars=300)}{kept}"
+        elif self.following and self._reason:
+            text = f"reconnecting: {self._reason}{kept}; new lines follow on without a gap once Loki answers"
+        elif self._reason:
+            text = self._reason
         else:
-            kept = f" — showing the {len(self.buffer):,} lines loaded at {_hms(self.loaded_at)}" if self.loaded_at and len(self.buffer) else ""
-            text = f"{message}{kept}"
+            text = ""
         update_if_changed(box, text)
         box.set_class(self.error_kind == "rejected", "-rejected")
-        box.remove_class("hidden")
+        box.set_class(not text, "hidden")
 
     def _tick(self) -> None:
         """While following: mark Loki fresh when polls succeed, show reconnects."""
@@ -367,19 +387,20 @@ class LogsScreen(Screen):
         else:  # a bug or a value the client refused: say what, never a traceback
             self.error = BackendError(f"logs query failed: {type(exc).__name__}: {exc}", source="loki")
         self.error_kind = "rejected" if isinstance(exc, QueryRejected) else "down"
-        self.render_error()
-        self.render_status()
+        self.render_status()  # and the error line
 
     def _ok(self) -> None:
         self.error = None
         self.error_kind = None
-        self.render_error()
+        self.render_status()
 
     @work(exclusive=True, group="logs-query", exit_on_error=False, description="logs query")
     async def run_query(self) -> None:
         """The newest ``page_size`` lines of the window (Loki ``direction=backward``)."""
         was_following = self.following
         self._cancel_follow_worker()
+        self.workers.cancel_group(self, "logs-older")  # a page of the previous query must not land here
+        self._loading_older = False
         self.querying = True
         self.note = ""
         self.render_status()
@@ -420,17 +441,20 @@ class LogsScreen(Screen):
         if self._older_end_ns is not None:
             end_ns = min(end_ns, self._older_end_ns)
         start_ns = end_ns - to_ns(span)
+        logql = self.logql
         self.note = "loading older lines…"
         self._loading_older = True
         self.render_status()
         try:
-            entries = await self.drill.logs(self.logql, start=start_ns, end=end_ns, limit=self.page_size, direction="backward")
+            entries = await self.drill.logs(logql, start=start_ns, end=end_ns, limit=self.page_size, direction="backward")
         except (BackendError, ValueError) as exc:
             self.note = ""
             self._failed(exc)
             return
         finally:
             self._loading_older = False
+        if logql != self.logql:  # the query changed meanwhile: this page belongs to the old one
+            return
         self._ok()
         anchor = self._anchor()
         added = self.buffer.extend_older(entries)
@@ -439,7 +463,7 @@ class LogsScreen(Screen):
             self.note = f"loaded {added:,} older lines"
         else:
             self._older_end_ns = start_ns
-            self.note = f"no older lines from {_hms(start_ns / 1e9)} (o: look further back)"
+            self.note = f"no lines from {_hms(start_ns / 1e9)} to {_hms(end_ns / 1e9)} (o: look further back)"
         self.refresh_lines(anchor=anchor)
 
     def start_follow(self) -> None:
@@ -674,7 +698,8 @@ class LogsScreen(Screen):
         if not query:
             self.notify("type a LogQL selector, e.g. {service=\"name\"}", severity="warning", markup=False)
             return
-        self.logql = query
+        self.logql = inert_logql(query)
+        event.input.value = self.logql
         self.view.focus()
         self.run_query()
 
@@ -689,9 +714,7 @@ class LogsScreen(Screen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         text = event.value
         negate = text.startswith("!")
-        if text.startswith("\\!"):
-            text = text[1:]
-        elif negate:
+        if negate or text.startswith("\\!"):  # "\\!x" searches for a literal "!x"
             text = text[1:]
         if not text or not self.logql:
             self._close_filter(clear=not text)
@@ -701,8 +724,8 @@ class LogsScreen(Screen):
         except ValueError as exc:
             self.notify(sanitize_for_display(str(exc), max_chars=200), severity="error", markup=False)
             return
-        self.logql = query
-        self.query_one("#logql", Input).value = query
+        self.logql = inert_logql(query)
+        self.query_one("#logql", Input).value = self.logql
         self._close_filter(clear=True, refresh=False)
         self.run_query()
 

@@ -49,9 +49,10 @@ from oncall_tui.models.loki import LogEntry, StreamKey
 __all__ = [
     "LEVEL_TAGS",
     "LogView",
-    "entry_detail",
     "compact_line",
+    "compact_shape",
     "detail_text",
+    "entry_detail",
     "format_time",
     "short_source",
 ]
@@ -245,7 +246,10 @@ class LogView(ScrollView, can_focus=True):
         self._rows: Sequence[int] | None = None
         self._groups: Sequence[PatternGroup] = ()
         self._cursor = 0
-        self._cache: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
+        #: Rendered rows by (id of the entry or group, selected, width) -> (that object, strip);
+        #: kept across filter changes (the same line keeps its strip), checked by identity.
+        self._cache: LRUCache[tuple[int, bool, int], tuple[object, Strip]] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
         self._sources: dict[StreamKey, str] = {}
         self._source_width = 8
         self._count_width = 5
@@ -327,12 +331,14 @@ class LogView(ScrollView, can_focus=True):
             if entry.stream not in sources:
                 sources[entry.stream] = short_source(entry.labels)
         if sources:
-            self._source_width = max(min(max(cell_len(s) for s in sources.values()), 64), 3)
+            width = max(min(max(cell_len(s) for s in sources.values()), 64), 3)
+            if width != self._source_width:
+                self._source_width = width
+                self._cache.clear()
 
     def _reset(self, cursor: int | None, offset: int) -> None:
         count = self.row_count
         self._cursor = max(0, min(self._cursor if cursor is None else cursor, count - 1))
-        self._cache.clear()
         self.virtual_size = Size(self.size.width, count)
         self._pending_offset = offset
         self._apply_offset()  # deferred to on_resize while the view has no size yet
@@ -366,6 +372,15 @@ class LogView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
+
+    def _style(self, name: str) -> Style:
+        """The widget's base style (``""``) or a component's, cached until styles change."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if not name else self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
@@ -453,30 +468,32 @@ class LogView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
         row = round(self.scroll_y) + y
-        base = self.rich_style
+        base = self._style("")
         if self.row_count == 0:
             if y == 0 and self.empty_text:
-                style = base + self.get_component_rich_style("logview--empty")
+                style = base + self._style("logview--empty")
                 return Strip([Segment(_fit(" " + self.empty_text, width), style)], width)
             return Strip.blank(width, base)
         if row >= self.row_count:
             return Strip.blank(width, base)
         selected = row == self._cursor
-        key = (row, selected, width)
-        strip = self._cache.get(key)
-        if strip is None:
-            strip = self._render_row(row, width, base, selected)
-            self._cache[key] = strip
-        return strip.apply_offsets(0, row)
+        shown: object = self._groups[row] if self.mode == "patterns" else self.entry_at(row)
+        key = (id(shown), selected, width)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is shown:
+            return cached[1]
+        strip = self._render_row(row, width, base, selected)
+        self._cache[key] = (shown, strip)
+        return strip
 
     def _render_row(self, row: int, width: int, base: Style, selected: bool) -> Strip:
-        style = self.get_component_rich_style
+        style = self._style
         extra = style("logview--cursor") if selected else None
         if self.mode == "patterns":
             group = self._groups[row]
             level = entry_level(group.example)
             count = f"{group.count:,}".rjust(self._count_width)
-            head = [(count, style("logview--count")), (" ", None), (_fit(LEVEL_TAGS[level], _LEVEL_WIDTH), style(f"logview--level-{level}")), (" ", None)]
+            head = [(count + " ", style("logview--count")), (_fit(LEVEL_TAGS[level], _LEVEL_WIDTH), style(f"logview--level-{level}")), (" ", None)]
             used = self._count_width + _LEVEL_WIDTH + 2
             text = group.display(max_chars=max(width - used, 1) + 256)
             if not self.raw:
@@ -487,13 +504,12 @@ class LogView(ScrollView, can_focus=True):
             level = entry_level(entry)
             source_width = min(self._source_width, max(width // 5, 8))
             source = self._sources.get(entry.stream) or short_source(entry.labels)
+            # Separators go with the text before them (one segment, one run of text in an SVG).
             head = [
-                (format_time(entry.ts), style("logview--time")),
-                (" ", None),
+                (format_time(entry.ts) + " ", style("logview--time")),
                 (_fit(LEVEL_TAGS[level], _LEVEL_WIDTH), style(f"logview--level-{level}")),
                 (" ", None),
-                (_fit(source, source_width, keep_tail=True), style("logview--source")),
-                (" ", None),
+                (_fit(source, source_width, keep_tail=True) + " ", style("logview--source")),
             ]
             used = _TIME_WIDTH + _LEVEL_WIDTH + source_width + 3
             line = entry.line if self.raw else compact_line(entry.line)
