@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from oncall_tui.clients.errors import BackendError, SourceUnavailable
+from oncall_tui.clients.errors import BackendError, QueryRejected, SourceUnavailable
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.loki import LogFollower, LokiClient
 from oncall_tui.clients.prometheus import PrometheusClient
@@ -105,6 +105,10 @@ class DrillDown:
         state = self.sources.get(kind)
         try:
             result = await job
+        except QueryRejected:
+            if state is not None:  # the backend answered: a bad query is not an outage
+                state.ok(self.clock())
+            raise
         except BackendError as exc:
             if state is not None:
                 state.failed(self.clock(), exc.badge, str(exc))
@@ -128,9 +132,12 @@ class DrillDown:
         return list(data.entries)
 
     def follow(self, logql: str, *, start: float, poll_interval: float = 2.0) -> LogFollower:
-        """New lines of ``logql`` from ``start`` (Unix seconds) on: polls, reconnects, no duplicates."""
+        """New lines of ``logql`` from ``start`` on (Unix seconds, or integer nanoseconds as
+        :func:`~oncall_tui.models.loki.to_ns` reads them): polls, reconnects, no duplicates."""
         loki: LokiClient = self._client("loki")
-        return loki.follow(logql, start=start, poll_interval=poll_interval)
+        follower = loki.follow(logql, start=start, poll_interval=poll_interval)
+        follower.clock = self.clock
+        return follower
 
     # ------------------------------------------------------------------- traces --
     async def trace(self, trace_id: str) -> Trace:
@@ -178,4 +185,4 @@ class DrillDown:
         return self._nvml.snapshot()
 
 
-__all__ = ["DrillDown", "ExemplarRef", "FleetData", "LOG_PAGE"]
+__all__ = ["LOG_PAGE", "DrillDown", "ExemplarRef", "FleetData"]

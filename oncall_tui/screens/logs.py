@@ -476,7 +476,6 @@ class LogsScreen(Screen):
             self.following = False
             self._failed(exc)
             return
-        follower.clock = self.oncall.clock
         self._follower = follower
         self._follow_polls = follower.polls
         self.following = True

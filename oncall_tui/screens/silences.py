@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -164,27 +165,37 @@ class SilencesScreen(Screen):
             am.base_url.rstrip("/") + f"/api/v2/silence/{chosen.id}",
             summary=f"expire silence {chosen.id} ({format_matchers(chosen.matchers)})",
         )
-        runner = app.action_runner()
+
+        async def job() -> str:
+            await expire(app.action_runner(), am, chosen.id)
+            return f"silence {chosen.id} expired"
+
+        self._confirm_then_run(chosen, preview, "Expire silence", "expire failed", job)
+
+    def _confirm_then_run(
+        self, chosen: Silence, preview: Preview, title: str, failure: str, job: Callable[[], Awaitable[str]]
+    ) -> None:
+        """Confirm ``preview`` (typed target in protected contexts), then run ``job`` in a worker:
+        its message or the error is shown, and the triage, timeline and this list reload."""
+        app = self.oncall
+
+        async def run() -> None:
+            try:
+                message = await job()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+                notify_error(app, failure, exc)
+            else:
+                app.notify(sanitize_for_display(message), markup=False)
+            app.refresh_triage()
+            app.timeline_changed()
+            self.load()
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.run_worker(self._expire(chosen), group="actions", exit_on_error=False)
+                self.run_worker(run(), group="actions", exit_on_error=False)
 
-        target = typed_target(runner, silence_target(chosen.matchers))
-        app.push_screen(ConfirmScreen(preview, typed_target=target, title="Expire silence"), confirmed)
-
-    async def _expire(self, chosen: Silence) -> None:
-        app = self.oncall
-        try:
-            assert app.session.alertmanager is not None
-            await expire(app.action_runner(), app.session.alertmanager, chosen.id)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            notify_error(app, "expire failed", exc)
-        else:
-            app.notify(sanitize_for_display(f"silence {chosen.id} expired"), markup=False)
-        app.refresh_triage()
-        app.timeline_changed()
-        self.load()
+        target = typed_target(app.action_runner(), silence_target(chosen.matchers))
+        app.push_screen(ConfirmScreen(preview, typed_target=target, title=title), confirmed)
 
     def action_extend(self) -> None:
         app = self.oncall
@@ -200,24 +211,9 @@ class SilencesScreen(Screen):
             notify_error(app, "cannot extend", exc)
             return
         preview = silence_preview(am, spec, update_of=chosen.id)
-        runner = app.action_runner()
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_worker(self._extend(chosen), group="actions", exit_on_error=False)
+        async def job() -> str:
+            new = await extend(app.action_runner(), am, chosen, EXTEND_BY)
+            return f"silence extended until {new.ends_at:%H:%M} UTC ({new.id})"
 
-        target = typed_target(runner, silence_target(chosen.matchers))
-        app.push_screen(ConfirmScreen(preview, typed_target=target, title="Extend silence by 1h"), confirmed)
-
-    async def _extend(self, chosen: Silence) -> None:
-        app = self.oncall
-        try:
-            assert app.session.alertmanager is not None
-            new = await extend(app.action_runner(), app.session.alertmanager, chosen, EXTEND_BY)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            notify_error(app, "extend failed", exc)
-        else:
-            app.notify(sanitize_for_display(f"silence extended until {new.ends_at:%H:%M} UTC ({new.id})"), markup=False)
-        app.refresh_triage()
-        app.timeline_changed()
-        self.load()
+        self._confirm_then_run(chosen, preview, "Extend silence by 1h", "extend failed", job)
