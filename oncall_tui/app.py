@@ -106,12 +106,12 @@ class OncallApp(App[int]):
         Binding("2", "logs", "Logs", show=False, id="screen-logs"),
         Binding("3", "traces", "Traces", show=False, id="screen-traces"),
         Binding("4", "gpu", "GPUs", show=False, id="screen-gpu"),
-        Binding("5", "switch_area('runbook')", "Runbook", show=False, id="screen-runbook"),
+        Binding("5", "runbook", "Runbook", show=False, id="screen-runbook"),
         Binding("6", "switch_area('timeline')", "Timeline", show=False, id="screen-timeline"),
         Binding("l", "logs", "Logs", show=False, id="logs"),
         Binding("x", "traces", "Traces", show=False, id="traces"),
         Binding("u", "gpu", "GPUs", show=False, id="gpu"),
-        Binding("b", "switch_area('runbook')", "Runbook", show=False, id="runbook"),
+        Binding("b", "runbook", "Runbook", show=False, id="runbook"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
         Binding("s", "silences", "Silences", show=False, id="silences"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -546,4 +546,26 @@ class OncallApp(App[int]):
         from oncall_tui.screens.actions import start_ack
 
         start_ack(self)
+
+    def action_annotate(self) -> None:
+        """``N``: a note on the timeline (and a Grafana annotation when one is configured)."""
+        from oncall_tui.screens.actions import NoteScreen
+
+        def done(text: str | None) -> None:
+            if text and text.strip():
+                self.add_note(text.strip())
+
+        self.push_screen(NoteScreen(), done)
+
+    def action_rollback(self) -> None:
+        """``R``: roll back the selected service (confirmation first; refused when read-only)."""
+        from oncall_tui.screens.rollback import start_rollback
+
+        start_rollback(self)
+
+    def action_runbook(self) -> None:
+        """``b`` / ``5``: the runbook of the selected alert (or service)."""
+        from oncall_tui.screens.runbook import open_runbook
+
+        open_runbook(self, self.current_target())
 

@@ -16,6 +16,9 @@ PROMETHEUS_URL = "http://demo-prometheus"
 ALERTMANAGER_URL = "http://demo-alertmanager"
 LOKI_URL = "http://demo-loki"
 TEMPO_URL = "http://demo-tempo"
+GRAFANA_URL = "http://demo-grafana"
+#: The demo's CD system (Argo CD's API shape): a rollback there rolls the incident back.
+CD_URL = "http://demo-argocd"
 
 _M64 = (1 << 64) - 1
 _C1, _C2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from oncall_tui.actions.timeline import TimelineEvent, export_markdown
 from oncall_tui.core.sanitize import sanitize_for_display
-from oncall_tui.screens.actions import NoteScreen, notify_error
+from oncall_tui.screens.actions import notify_error
 
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
@@ -97,11 +97,7 @@ class TimelineScreen(Screen):
         table.move_cursor(row=max(table.row_count - 1, 0))
 
     def action_note(self) -> None:
-        def done(text: str | None) -> None:
-            if text:
-                self.oncall.add_note(text)
-
-        self.app.push_screen(NoteScreen(), done)
+        self.oncall.action_annotate()
 
     def action_export(self) -> None:
         app = self.oncall

@@ -45,6 +45,8 @@ class TriageScreen(Screen):
         Binding("escape", "clear", "Clear", show=False, id="clear"),
         Binding("S", "app.silence_alert", "Silence", show=False, id="silence"),
         Binding("A", "app.ack_alert", "Ack", show=False, id="ack"),
+        Binding("R", "app.rollback", "Rollback", show=False, id="rollback"),
+        Binding("N", "app.annotate", "Annotate", show=False, id="annotate"),
     ]
 
     DEFAULT_CSS = """

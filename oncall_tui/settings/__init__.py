@@ -12,6 +12,14 @@ from oncall_tui.settings.endpoint import (
     TLSConfig,
     override_env_name,
 )
+from oncall_tui.settings.actions import (
+    AnnotationSettings,
+    HttpRequestAction,
+    RollbackConfig,
+    RunbookSettings,
+    SilenceSettings,
+    duration_seconds,
+)
 from oncall_tui.settings.errors import ConfigError, ConfigProblem, SecretUnavailable
 from oncall_tui.settings.loader import default_config_path, load_settings
 from oncall_tui.settings.model import PRESETS, SLO, Context, GoldenQueries, Service, Settings
@@ -21,6 +29,12 @@ __all__ = [
     "ENDPOINT_KINDS",
     "PRESETS",
     "SLO",
+    "AnnotationSettings",
+    "HttpRequestAction",
+    "RollbackConfig",
+    "RunbookSettings",
+    "SilenceSettings",
+    "duration_seconds",
     "Auth",
     "BasicAuth",
     "ConfigError",

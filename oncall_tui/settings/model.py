@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.settings.actions import AnnotationSettings, RollbackConfig, RunbookSettings, SilenceSettings
 from oncall_tui.settings.base import StrictModel, invalid
 from oncall_tui.settings.endpoint import ENDPOINT_KINDS, Endpoint
 from oncall_tui.settings.errors import ConfigError
@@ -58,6 +59,11 @@ class Service(StrictModel):
     """Exact label matchers; default ``{service: <name>}``."""
     queries: GoldenQueries = Field(default_factory=GoldenQueries)
     slo: SLO = Field(default_factory=SLO)
+    rollback: RollbackConfig | None = None
+    """The one-key rollback (``R``): an argv template or an HTTP request."""
+    runbook: str | None = Field(default=None, min_length=1)
+    """Local runbook file (relative to ``runbooks.dir``) used for this service's alerts
+    when no ``<alertname>.md`` exists."""
 
     @model_validator(mode="after")
     def _complete(self) -> Service:
@@ -113,6 +119,7 @@ class Context(StrictModel):
     """Destructive actions require typing the context name."""
     endpoints: Endpoints = Field(default_factory=Endpoints)
     services: list[Service] = Field(default_factory=list)
+    annotations: AnnotationSettings = Field(default_factory=AnnotationSettings)
 
     @model_validator(mode="after")
     def _unique_services(self) -> Context:
@@ -155,6 +162,8 @@ class Settings(StrictModel):
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → key(s), e.g. ``{refresh: "ctrl+r,f5"}``."""
     contexts: dict[str, Context] = Field(default_factory=dict)
+    silences: SilenceSettings = Field(default_factory=SilenceSettings)
+    runbooks: RunbookSettings = Field(default_factory=RunbookSettings)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _warnings: list[str] = PrivateAttr(default_factory=list)
