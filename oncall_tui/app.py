@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from oncall_tui.core.timerange import TimeRange
 from oncall_tui.screens.detail import ServiceDetailScreen
 from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScreen
 from oncall_tui.screens.triage import TriageScreen
-from oncall_tui.settings import Context, Settings
+from oncall_tui.settings import Context, Settings, duration_seconds
 from oncall_tui.themes import default_theme_variables, no_color, register_themes
 from oncall_tui.widgets import partial_render
 
@@ -159,6 +159,7 @@ class OncallApp(App[int]):
         self._timelines: dict[str, Timeline] = {}
         self._previous_alerts: dict[str, list] = {}
         self.until_resolved: list[UntilResolved] = []
+        self._expiry_warned: set[str] = set()
         super().__init__()
         register_themes(self)
         wanted = "oncall-mono" if no_color() else (theme or settings.theme)
@@ -228,6 +229,7 @@ class OncallApp(App[int]):
         self.last_data = data
         self._record_alert_changes(data)
         self._check_until_resolved(data)
+        self._warn_expiring(data)
         if isinstance(self.screen, ServiceDetailScreen):
             self.screen.render_data(data)
             self.screen.load_history()
@@ -507,6 +509,37 @@ class OncallApp(App[int]):
         except OSError as exc:
             log.warning("could not write the timeline: %s", exc)
         self.timeline_changed()
+
+    def silence_warning_window(self) -> timedelta:
+        """How long before one of your silences expires the app warns (``silences.expiry_warning``)."""
+        return timedelta(seconds=duration_seconds(self.settings.silences.expiry_warning))
+
+    def _warn_expiring(self, data: TriageData) -> None:
+        """Warn once per silence you created that ends within ``silences.expiry_warning``."""
+        from oncall_tui.actions.silences import expiring_soon, format_matchers
+
+        if not data.silences:
+            return
+        now = datetime.fromtimestamp(data.fetched_at or self.clock(), UTC)
+        mine = expiring_soon(
+            data.silences, created_by=self.settings.effective_identity, within=self.silence_warning_window(), now=now
+        )
+        for silence, left in mine:
+            if silence.id in self._expiry_warned:
+                continue
+            self._expiry_warned.add(silence.id)
+            minutes = max(1, round(left.total_seconds() / 60))
+            self.notify(
+                sanitize_for_display(
+                    f"your silence {format_matchers(silence.matchers)} expires in {minutes}m "
+                    "(s: silences view, E extends)",
+                    max_chars=300,
+                ),
+                title="Silence expiring",
+                severity="warning",
+                markup=False,
+                timeout=30,
+            )
 
     def _check_until_resolved(self, data: TriageData) -> None:
         if not self.until_resolved or self.read_only or self.session.alertmanager is None:

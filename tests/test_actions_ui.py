@@ -358,3 +358,82 @@ def test_timeline_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignor
         await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
+
+
+# ------------------------------------------------------------ configured defaults --
+def _with_silence_settings(**conf: str) -> Any:
+    base = settings()
+    data = base.model_dump(exclude_none=True)
+    data["silences"] = conf
+    for ctx in data["contexts"].values():
+        ctx.pop("name", None)
+    from oncall_tui.settings import Settings
+
+    return Settings.model_validate(data)
+
+
+async def test_ack_uses_the_configured_duration_and_comment(tmp_path: Path) -> None:
+    app, transport = make(tmp_path, settings=_with_silence_settings(ack_duration="5m", ack_comment="looking - INC-7"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await select_alert(app, pilot)
+        await pilot.press("A")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Acknowledge (5m silence)" in str(app.screen.query_one("#confirm-title").render())
+        await confirm(pilot)
+        await settle(app, pilot)
+        assert transport.writes() == [("POST", "/api/v2/silences")]
+        am = app.session.alertmanager
+        assert am is not None
+        ours = [s for s in await am.silences() if s.comment == "looking - INC-7"]
+        assert len(ours) == 1
+        assert abs((ours[0].ends_at - ours[0].starts_at).total_seconds() - 300) < 2
+
+
+async def test_silence_form_requires_the_configured_ticket_pattern(tmp_path: Path) -> None:
+    app, transport = make(tmp_path, settings=_with_silence_settings(ticket_pattern=r"INC-\d+"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await select_alert(app, pilot)
+        await pilot.press("S")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, SilenceForm)
+        await pilot.press(*"rolling back")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SilenceForm)  # refused: no ticket reference
+        assert "ticket" in str(form.query_one("#silence-error").render())
+        await pilot.press(*" INC-42")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert transport.writes() == []
+
+
+async def test_app_warns_once_before_our_silence_expires(tmp_path: Path) -> None:
+    app, transport = make(tmp_path, settings=_with_silence_settings(expiry_warning="12m"))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await select_alert(app, pilot)
+        await pilot.press("A")  # 15m ack: inside a 12m warning window after 4 minutes
+        await pilot.pause()
+        await confirm(pilot)
+        await settle(app, pilot)
+        seen: list[str] = []
+        original = app.notify
+
+        def spy(message: str, **kw: Any) -> None:
+            seen.append(str(message))
+            original(message, **kw)
+
+        app.notify = spy  # type: ignore[method-assign]
+        app.clock.now += 2 * 60  # type: ignore[attr-defined]
+        app.refresh_triage()
+        await settle(app, pilot)
+        assert not any("expires in" in m for m in seen)
+        app.clock.now += 2 * 60  # type: ignore[attr-defined]
+        app.refresh_triage()
+        await settle(app, pilot)
+        app.refresh_triage()
+        await settle(app, pilot)
+        warnings = [m for m in seen if "expires in" in m]
+        assert len(warnings) == 1 and "alertname=" in warnings[0]

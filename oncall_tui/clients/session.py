@@ -33,6 +33,7 @@ from oncall_tui.core.triage import (
     firing_by_service,
     merge_alerts,
 )
+from oncall_tui.models.alertmanager import Silence
 from oncall_tui.models.prometheus import MatrixResult, Sample, VectorResult
 from oncall_tui.settings import Context, Service
 
@@ -55,6 +56,8 @@ class TriageData:
     services: list[Service] = field(default_factory=list)
     rows: list[SignalRow] = field(default_factory=list)
     alerts: list[TriageAlert] = field(default_factory=list)
+    silences: list[Silence] = field(default_factory=list)
+    """Alertmanager's silences as of this refresh (active, pending and recently expired)."""
     queries: dict[str, str] = field(default_factory=dict)
     sources: dict[str, SourceState] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -250,6 +253,7 @@ class BackendSession:
             services=services,
             rows=rows,
             alerts=alerts,
+            silences=[x for x in raw.get("silences", []) if isinstance(x, Silence)],
             queries=queries,
             sources=self.sources,
             warnings=warnings,

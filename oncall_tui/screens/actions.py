@@ -331,7 +331,13 @@ def start_silence(app: OncallApp) -> None:
         app.notify("no Alertmanager configured in this context", severity="error", markup=False)
         return
     alerts = app.last_data.alerts if app.last_data else []
-    form = SilenceForm(alert, alerts=alerts, created_by=app.settings.effective_identity, now_server=am.server_now)
+    form = SilenceForm(
+        alert,
+        alerts=alerts,
+        created_by=app.settings.effective_identity,
+        now_server=am.server_now,
+        ticket_pattern=app.settings.silences.ticket_pattern,
+    )
 
     def formed(request: SilenceRequest | None) -> None:
         if request is None:
@@ -380,11 +386,10 @@ def start_ack(app: OncallApp) -> None:
     if am is None:
         app.notify("no Alertmanager configured in this context", severity="error", markup=False)
         return
-    from oncall_tui.actions.silences import ACK_DURATION, ack_comment
-
     user = app.settings.effective_identity
+    duration, comment = ack_defaults(app)
     try:
-        spec = build_silence(alert.labels, ACK_DURATION, user, ack_comment(user), now_server=am.server_now())
+        spec = build_silence(alert.labels, duration, user, comment, now_server=am.server_now())
     except (InvalidSilence, ValueError) as exc:
         notify_error(app, "cannot ack", exc)
         return
@@ -397,7 +402,10 @@ def start_ack(app: OncallApp) -> None:
 
     preview = silence_preview(am, spec)
     app.push_screen(
-        ConfirmScreen(preview, typed_target=typed_target(runner, target), title="Acknowledge (15m silence)"), confirmed
+        ConfirmScreen(
+            preview, typed_target=typed_target(runner, target), title=f"Acknowledge ({app.settings.silences.ack_duration} silence)"
+        ),
+        confirmed,
     )
 
 
@@ -407,8 +415,15 @@ async def _do_ack(app: OncallApp, alert: TriageAlert) -> None:
     am = app.session.alertmanager
     try:
         assert am is not None
+        duration, comment = ack_defaults(app)
         created = await ack(
-            app.action_runner(), am, alert.labels, user=app.settings.effective_identity, fingerprint=alert.fingerprint
+            app.action_runner(),
+            am,
+            alert.labels,
+            user=app.settings.effective_identity,
+            duration=duration,
+            comment=comment,
+            fingerprint=alert.fingerprint,
         )
     except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
         notify_error(app, "ack failed", exc)
@@ -416,6 +431,16 @@ async def _do_ack(app: OncallApp, alert: TriageAlert) -> None:
         return
     app.notify(sanitize_for_display(f"acknowledged: silence {created.id} until {created.ends_at:%H:%M} UTC"), markup=False)
     _after_write(app)
+
+
+def ack_defaults(app: OncallApp) -> tuple[timedelta, str]:
+    """The ack silence's duration and comment from ``silences.ack_duration`` / ``ack_comment``."""
+    from oncall_tui.actions.silences import ack_comment
+    from oncall_tui.settings import duration_seconds
+
+    conf = app.settings.silences
+    duration = timedelta(seconds=duration_seconds(conf.ack_duration))
+    return duration, conf.ack_comment or ack_comment(app.settings.effective_identity)
 
 
 def fmt_left(left: timedelta) -> str:

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
 
 EXTEND_BY = timedelta(hours=1)
-WARN_WITHIN = timedelta(minutes=10)
 
 
 def _cell(value: str, max_chars: int = 200) -> Text:
@@ -121,7 +120,7 @@ class SilencesScreen(Screen):
         self.query_one("#silences-title", Static).update(
             sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro}: {len(live)} active/pending")
         )
-        mine = expiring_soon(live, created_by=self.oncall.settings.effective_identity, within=WARN_WITHIN, now=now)
+        mine = expiring_soon(live, created_by=self.oncall.settings.effective_identity, within=self.oncall.silence_warning_window(), now=now)
         box = self.query_one("#silences-warning", Static)
         if mine:
             lines = [
