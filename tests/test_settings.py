@@ -720,3 +720,52 @@ def test_settings_never_import_textual_or_clients():
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONCALL_TUI_")}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=env)
+
+
+# ------------------------------------------------------------------- write-side settings --
+def _rollback_config(rollback_yaml: str) -> str:
+    body = textwrap.indent(textwrap.dedent(rollback_yaml), " " * 10)
+    return f"contexts:\n  a:\n    services:\n      - name: llm\n        preset: vllm\n        rollback:\n{body}"
+
+
+@pytest.mark.parametrize(
+    ("rollback", "where", "expected"),
+    [
+        ("argv: kubectl rollout undo deploy/x\n", "rollback.argv", "never one string for a shell"),
+        ("argv: [kubectl, rollout, undo, 'deploy/{labels.deployment']\n", "rollback", None),
+        ("argv: [kubectl, '{lables.ns}']\n", "rollback", "placeholder '{lables.ns}' in argv[1]"),
+        ("argv: [sh, -c, 'kubectl rollout undo {labels.x}']\n", "rollback", "needs shell: true"),
+        ("shell: true\nargv: [sh, -c, 'kubectl undo {labels.x}']\n", "rollback.argv[2]", "never in the script text"),
+        ("argv: [kubectl]\nenv: {LD_PRELOAD: /tmp/x.so}\n", "rollback.env.LD_PRELOAD", "may be set for the child"),
+        ("argv: [kubectl]\nplaceholders: {labels.ns: '[a-'}\n", "rollback.placeholders.labels.ns", "regular expression"),
+        ("{}\n", "rollback", "exactly one of argv (a command) or http (a request)"),
+        ("argv: [kubectl]\nversion_lookback: soon\n", "rollback.version_lookback", "expected a duration"),
+    ],
+)
+def test_rollback_config_errors_name_the_key(write_config, rollback, where, expected):
+    message = _error(_rollback_config(rollback), write_config)
+    assert f"contexts.a.services[0].{where}" in message
+    if expected:
+        assert expected in message
+
+
+def test_rollback_http_and_silence_and_runbook_settings_load(write_config):
+    text = _rollback_config(
+        """\
+        http:
+          endpoint: {url: https://argocd.example.com, auth: {bearer: {env: ARGO_TOKEN}}}
+          path: /api/v1/applications/{service}/rollback
+          body: {id: 0}
+          dry_run_body: {id: 0, dryRun: true}
+        """
+    ) + "silences: {ack_duration: 5m, ticket_pattern: 'INC-\\\\d+'}\nrunbooks: {dir: /srv/runbooks, allowed_hosts: [Wiki.Example.com]}\n"
+    settings = load_settings(write_config(text), env={})
+    rollback = settings.context().services[0].rollback
+    assert rollback is not None and rollback.has_dry_run and rollback.http is not None
+    assert rollback.http.endpoint.url == "https://argocd.example.com"
+    assert settings.silences.ack_duration == "5m" and settings.runbooks.allowed_hosts == ["wiki.example.com"]
+
+
+def test_bad_silence_duration_names_the_key(write_config):
+    message = _error("silences: {ack_duration: 15 minutes}\n", write_config)
+    assert "config.yaml:1:" in message and "silences.ack_duration" in message and "15m" in message

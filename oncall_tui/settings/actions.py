@@ -20,7 +20,9 @@ from oncall_tui.settings.endpoint import Endpoint
 DEFAULT_VALUE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:/=-]{0,252}"
 #: ``{labels.NAME}``, ``{service}``, ``{context}``: the only placeholder forms.
 PLACEHOLDER = re.compile(r"\{(labels\.[A-Za-z_][A-Za-z0-9_]*|service|context)\}")
-_ANY_BRACE = re.compile(r"\{[^{}]*\}")
+#: Things that look like a placeholder (``{name}``, ``{a.b}``, or an unclosed ``{labels.``);
+#: other braces (kubectl jsonpath ``{.items[*]}``) are literal text.
+_ANY_BRACE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*\}|\{labels\.[^}]*$|\{(?:service|context)(?!\})")
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 #: Environment variables a child may receive besides PATH, HOME, LANG (R3.6).
@@ -44,8 +46,8 @@ def _check_template(value: str, where: str) -> None:
     for match in _ANY_BRACE.finditer(value):
         if not PLACEHOLDER.fullmatch(match.group(0)):
             raise invalid(
-                f"unknown placeholder {match.group(0)[:60]!r} in {where}; use {{labels.NAME}}, "
-                "{service} or {context}"
+                f"unknown or unclosed placeholder {match.group(0)[:60]!r} in {where}; use "
+                "{labels.NAME}, {service} or {context}"
             )
 
 
