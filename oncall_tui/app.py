@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.text import Text
@@ -20,7 +21,6 @@ from textual.fuzzy import Matcher
 
 from oncall_tui.actions.audit import AuditLog, state_dir
 from oncall_tui.actions.core import ActionRunner
-from oncall_tui.actions.silences import UntilResolved
 from oncall_tui.actions.timeline import Timeline, TimelineEvent, alert_changes
 from oncall_tui.clients.session import BackendSession, TriageData
 from oncall_tui.core.commands import CommandError, parse_command
@@ -33,6 +33,9 @@ from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Context, Settings, duration_seconds
 from oncall_tui.themes import default_theme_variables, no_color, register_themes
 from oncall_tui.widgets import partial_render
+
+if TYPE_CHECKING:
+    from oncall_tui.actions.silences import UntilResolved
 
 AREAS = {
     "runbook": ("Runbook", "Runbooks and their steps arrive with the actions part (silences, rollback, runbooks)."),
@@ -445,16 +448,48 @@ class OncallApp(App[int]):
                 screen.reload()
 
     def add_note(self, text: str) -> None:
-        """A local note on the timeline (nothing is sent anywhere, so allowed when read-only)."""
+        """A note on the local timeline (allowed when read-only) and, when the context has a
+        grafana endpoint with annotations enabled and is not read-only, a Grafana annotation
+        posted in a worker through the action runner (audited; a failed post is kept for retry)."""
+        from oncall_tui.actions.annotations import annotations_configured, post_note
+        from oncall_tui.actions.core import ActionError, ActionFailed, safe_error
+
         now = datetime.fromtimestamp(self.clock(), UTC)
         event = TimelineEvent(at=now, kind="note", text=text, detail={"by": self.settings.effective_identity})
         try:
             self.timeline().add(event)
         except OSError as exc:
             self.notify(sanitize_for_display(f"could not write the timeline: {exc}"), severity="error", markup=False)
+            if not annotations_configured(self.context) or self.read_only:
+                return
+        else:
+            self.timeline_changed()
+        if not annotations_configured(self.context):
+            self.notify("note added to the timeline", markup=False)
             return
-        self.notify("note added to the timeline", markup=False)
-        self.timeline_changed()
+        if self.read_only:
+            self.notify("note added to the timeline (local only: read-only context, nothing sent to Grafana)", markup=False)
+            return
+        self.notify("note added to the timeline; posting it to Grafana", markup=False)
+        runner, session, context = self.action_runner(), self.session, self.context
+
+        async def post() -> None:
+            try:
+                annotation_id = await post_note(
+                    runner, session.grafana, context, text, at=now, client_error=session.grafana_error
+                )
+            except ActionFailed as exc:
+                message = f"note kept locally; Grafana post failed: {safe_error(exc.error)} (kept for retry)"
+                self.notify(sanitize_for_display(message, max_chars=600), severity="error", markup=False, timeout=15)
+            except (ActionError, ValueError) as exc:  # read-only, no audit trail, unusable text
+                reason = str(exc) if isinstance(exc, ActionError) else safe_error(exc)
+                message = f"note kept locally; not posted to Grafana: {reason}"
+                self.notify(sanitize_for_display(message, max_chars=600), severity="warning", markup=False, timeout=15)
+            else:
+                self.notify(f"note posted to Grafana (annotation {annotation_id})", markup=False)
+            self.timeline_changed()
+
+        self.run_worker(post(), group="actions", exit_on_error=False, description="Grafana annotation")
 
     def _known_alerts(self, context_name: str) -> list:
         """The alerts the timeline last saw firing, so a restart does not repeat "started firing"."""

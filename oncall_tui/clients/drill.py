@@ -11,21 +11,23 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from oncall_tui.clients.errors import BackendError, QueryRejected, SourceUnavailable
 from oncall_tui.clients.factory import build_http_client
-from oncall_tui.clients.loki import LogFollower, LokiClient
 from oncall_tui.clients.prometheus import PrometheusClient
-from oncall_tui.clients.tempo import TempoClient
-from oncall_tui.core import gpu as gpu_core
 from oncall_tui.core.triage import SourceState
-from oncall_tui.models.loki import LogEntry, StreamsResult
 from oncall_tui.models.prometheus import VectorResult
-from oncall_tui.models.tempo import SearchResult, Trace
 from oncall_tui.settings import Context
+
+if TYPE_CHECKING:  # the Loki/Tempo/GPU modules load on first use, not at start-up
+    from oncall_tui.clients.loki import LogFollower, LokiClient
+    from oncall_tui.clients.tempo import TempoClient
+    from oncall_tui.core import gpu as gpu_core
+    from oncall_tui.models.loki import LogEntry
+    from oncall_tui.models.tempo import SearchResult, Trace
 
 #: Lines per Loki request (Loki's default max_entries_limit_per_query is 5000).
 LOG_PAGE = 1000
@@ -68,33 +70,53 @@ class DrillDown:
         self.prometheus = prometheus
         self.clock = clock
         self.sources: dict[str, SourceState] = {}
-        self.loki: LokiClient | None = None
-        self.tempo: TempoClient | None = None
+        self._clients: dict[str, Any] = {}
         self._setup_errors: dict[str, BackendError] = {}
-        for kind, cls in (("loki", LokiClient), ("tempo", TempoClient)):
-            endpoint = context.endpoint(kind)
-            if endpoint is None:
-                continue
-            self.sources[kind] = SourceState(kind)
-            try:
-                http = build_http_client(endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure)
-            except BackendError as exc:
-                self._setup_errors[kind] = exc
-                continue
-            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+        self._http_options: dict[str, Any] = {"env": env, "transport": transport, "allow_insecure": allow_insecure}
+        for kind in ("loki", "tempo"):
+            if context.endpoint(kind) is not None:
+                self.sources[kind] = SourceState(kind)
         self._nvml_module = nvml
         self._nvml: Any = None
 
+    @property
+    def loki(self) -> LokiClient | None:
+        """The Loki client (built on first use), None without a Loki endpoint or on a setup error."""
+        return self._built("loki")
+
+    @property
+    def tempo(self) -> TempoClient | None:
+        """The Tempo client (built on first use), None without a Tempo endpoint or on a setup error."""
+        return self._built("tempo")
+
+    def _built(self, kind: str) -> Any:
+        if kind in self._clients or kind in self._setup_errors:
+            return self._clients.get(kind)
+        endpoint = self.context.endpoint(kind)
+        if endpoint is None:
+            return None
+        if kind == "loki":
+            from oncall_tui.clients.loki import LokiClient as cls
+        else:
+            from oncall_tui.clients.tempo import TempoClient as cls  # type: ignore[assignment]
+        try:
+            http = build_http_client(endpoint, kind=kind, **self._http_options)
+        except BackendError as exc:
+            self._setup_errors[kind] = exc
+            return None
+        client = self._clients[kind] = cls(http, follow_redirects=endpoint.follow_redirects)
+        return client
+
     async def aclose(self) -> None:
-        for client in (self.loki, self.tempo):
-            if client is not None:
-                await client.aclose()
+        for client in list(self._clients.values()):
+            await client.aclose()
+        self._clients.clear()
         if self._nvml is not None:
             await asyncio.to_thread(self._nvml.close)
 
     # ------------------------------------------------------------------ helpers --
     def _client(self, kind: str) -> Any:
-        client = getattr(self, kind)
+        client = self._built(kind)
         if client is None:
             if kind in self._setup_errors:
                 raise self._setup_errors[kind]
@@ -126,6 +148,8 @@ class DrillDown:
         result = await self._tracked(
             "loki", loki.query_range(logql, start=start, end=end, limit=limit, direction=direction)  # type: ignore[arg-type]
         )
+        from oncall_tui.models.loki import StreamsResult
+
         data = result.data
         if not isinstance(data, StreamsResult):
             raise SourceUnavailable("this is a metric query; the logs view shows log lines", source="loki")
@@ -166,6 +190,8 @@ class DrillDown:
         """Every GPU that dcgm-exporter reports through Prometheus, worst first."""
         if self.prometheus is None:
             raise SourceUnavailable("no Prometheus endpoint in this context", source="prometheus")
+        from oncall_tui.core import gpu as gpu_core
+
         queries = gpu_core.fleet_queries()
         answers = await asyncio.gather(*(self.prometheus.query(q) for q in queries.values()))
         results: dict[str, list[tuple[dict[str, str], float]]] = {}

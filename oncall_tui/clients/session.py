@@ -21,8 +21,8 @@ from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
+from oncall_tui.clients.grafana import GrafanaClient
 from oncall_tui.clients.prometheus import PrometheusClient
-from oncall_tui.core.gpu import llm_saturation_queries
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.core.triage import (
@@ -34,6 +34,7 @@ from oncall_tui.core.triage import (
     merge_alerts,
 )
 from oncall_tui.models.alertmanager import Silence
+from oncall_tui.models.grafana import Annotation
 from oncall_tui.models.prometheus import MatrixResult, Sample, VectorResult
 from oncall_tui.settings import Context, Service
 
@@ -101,6 +102,19 @@ class BackendSession:
                 self._setup_errors[kind] = exc
                 continue
             setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+        #: Grafana (annotations): built when the context names a grafana endpoint.
+        self.grafana: GrafanaClient | None = None
+        self.grafana_error: BackendError | None = None
+        grafana = context.endpoint("grafana")
+        if grafana is not None:
+            try:
+                http = build_http_client(
+                    grafana, kind="grafana", env=env, transport=transport, allow_insecure=allow_insecure
+                )
+            except BackendError as exc:
+                self.grafana_error = exc
+            else:
+                self.grafana = GrafanaClient(http, follow_redirects=grafana.follow_redirects)
         #: Logs, traces and GPU data for the drill-down screens (their own source states).
         self.drill = DrillDown(
             context, self.prometheus, transport=transport, env=env, allow_insecure=allow_insecure, clock=clock
@@ -115,7 +129,7 @@ class BackendSession:
         self._range_key: tuple[Any, ...] | None = None
 
     async def aclose(self) -> None:
-        for client in (self.prometheus, self.alertmanager):
+        for client in (self.prometheus, self.alertmanager, self.grafana):
             if client is not None:
                 await client.aclose()
         await self.drill.aclose()
@@ -207,10 +221,25 @@ class BackendSession:
                 series[signal] = _series_of(result)
         return series, errors
 
+    async def fetch_annotations(self, start: float, end: float) -> list[Annotation]:
+        """Grafana's user annotations overlapping ``[start, end]`` (Unix seconds), newest first.
+
+        Empty without a grafana endpoint; raises the setup error or a :class:`BackendError`.
+        """
+        if self.grafana_error is not None:
+            raise self.grafana_error
+        if self.grafana is None:
+            return []
+        return await self.grafana.annotations(
+            from_ms=int(start * 1000), to_ms=int(end * 1000), type="annotation"
+        )
+
     async def fetch_llm_signals(self, service: Service) -> dict[str, tuple[float | None, str]]:
         """LLM-serving saturation of one service beyond its triage column (vLLM KV cache,
         waiting/running requests, TTFT p95, tokens/s; Triton queue/compute time; TGI queue):
         {signal: (value now or None, the PromQL)}; empty for other presets."""
+        from oncall_tui.core.gpu import llm_saturation_queries
+
         family = LLM_FAMILIES.get(service.preset or "")
         if self.prometheus is None or family is None:
             return {}
