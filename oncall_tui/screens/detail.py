@@ -1,5 +1,10 @@
 """A service's detail: plotext charts of the four golden signals over the range, each with the
-exact PromQL behind it, so a responder can copy it into Grafana or promtool."""
+exact PromQL behind it, so a responder can copy it into Grafana or promtool.
+
+Annotations in the range (Grafana's, and the timeline's notes and actions) are vertical
+markers numbered on every chart and listed above them; they are fetched in the same worker
+as the history (this screen does no I/O itself).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from oncall_tui.actions.annotations import chart_markers, newest
+from oncall_tui.clients.errors import BackendError
+from oncall_tui.clients.session import DETAIL_POINTS, RANGE_POINTS
 from oncall_tui.core import format as fmt
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.signals import service_query
-from oncall_tui.widgets.chart import render_chart
+from oncall_tui.models.grafana import Annotation, ChartMarker
+from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
 from oncall_tui.widgets.header import StatusHeader
 
 if TYPE_CHECKING:
@@ -57,6 +66,7 @@ class ServiceDetailScreen(Screen):
     ServiceDetailScreen #title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
     ServiceDetailScreen .chart { height: auto; padding: 0 1; color: $foreground; }
     ServiceDetailScreen .promql { height: auto; padding: 0 1 1 1; color: $foreground-muted; }
+    ServiceDetailScreen #markers { color: $foreground; }
     """
 
     def __init__(self, service: str) -> None:
@@ -65,6 +75,13 @@ class ServiceDetailScreen(Screen):
         self.history: dict[str, list[float]] = {}
         self.errors: dict[str, str] = {}
         self.llm: dict[str, tuple[float | None, str]] = {}
+        #: Unix times of the points in ``history`` (for placing markers).
+        self.times: dict[str, list[float]] = {}
+        self.markers: list[ChartMarker] = []
+        self.markers_older = 0
+        self.annotations_error: str | None = None
+        #: Grafana's annotations from the last good fetch (kept while Grafana is down).
+        self.grafana_annotations: list[Annotation] = []
 
     @property
     def oncall(self) -> OncallApp:
@@ -75,6 +92,7 @@ class ServiceDetailScreen(Screen):
         yield Static("", id="title", markup=False)
         with VerticalScroll():
             yield Static("", id="llm", classes="promql", markup=False)
+            yield Static("", id="markers", classes="promql", markup=False)
             for i, _ in enumerate(PANELS):
                 yield Static("", id=f"chart-{i}", classes="chart", markup=False)
                 yield Static("", id=f"promql-{i}", classes="promql", markup=False)
@@ -92,12 +110,51 @@ class ServiceDetailScreen(Screen):
         service = next((s for s in data.services if s.name == self.service), None) if data else None
         if service is None:
             return
-        (series, errors), self.llm = await asyncio.gather(
-            app.session.fetch_service_history(service, app.time_range), app.session.fetch_llm_signals(service)
+        now = app.clock()
+        start, _, _ = app.time_range.window(now, points=DETAIL_POINTS)
+        end = now if app.time_range.end is None else min(app.time_range.end, now)
+        # Grafana may be slow or down (reads are retried): the charts do not wait for it.
+        previous_error = self.annotations_error
+        grafana = asyncio.ensure_future(self._annotations(start, end))
+        try:
+            (series, errors), self.llm, events = await asyncio.gather(
+                app.session.fetch_service_history(service, app.time_range),
+                app.session.fetch_llm_signals(service),
+                self._timeline_events(),
+            )
+            self.history = {k: [p.value for p in v] for k, v in series.items()}
+            self.times = {k: [p.timestamp for p in v] for k, v in series.items()}
+            self.errors = errors
+            self._set_markers(self.grafana_annotations, events, start, end)
+            self.render_data(app.last_data)
+            annotations, self.annotations_error = await grafana
+        finally:
+            grafana.cancel()
+        if self.annotations_error is None:
+            self.grafana_annotations = annotations
+        before = (self.markers, self.markers_older)
+        self._set_markers(self.grafana_annotations, events, start, end)
+        if (self.markers, self.markers_older) != before or self.annotations_error != previous_error:
+            self.render_data(app.last_data)
+
+    def _set_markers(self, annotations: list[Annotation], events: list, start: float, end: float) -> None:  # type: ignore[type-arg]
+        self.markers, self.markers_older = newest(
+            chart_markers(annotations, events, start=start, end=end), MAX_MARKERS
         )
-        self.history = {k: [p.value for p in v] for k, v in series.items()}
-        self.errors = errors
-        self.render_data(app.last_data)
+
+    async def _annotations(self, start: float, end: float) -> tuple[list[Annotation], str | None]:
+        """Grafana's annotations in the window, or the reason they could not be fetched."""
+        try:
+            return await self.oncall.session.fetch_annotations(start, end), None
+        except BackendError as exc:
+            return [], str(exc)
+
+    async def _timeline_events(self) -> list:  # type: ignore[type-arg]
+        timeline = self.oncall.timeline()
+        try:
+            return await asyncio.to_thread(timeline.events)
+        except OSError:
+            return []
 
     def on_resize(self) -> None:
         self.render_data(self.oncall.last_data)
@@ -122,19 +179,59 @@ class ServiceDetailScreen(Screen):
             Text(f"{name} · {row.preset or 'custom queries'} · {self.oncall.time_range.label()}")
         )
         self._render_llm()
+        self._render_markers()
         width = max((self.size.width or self.app.size.width) - 4, 30)
+        marks = [m.at for m in self.markers]
         for i, (title, signals, formatter) in enumerate(PANELS):
             series = {s.replace("latency_", ""): self.history.get(s, row.history.get(s, [])) for s in signals}
             show = formatter or (lambda v: fmt.saturation(v, row.saturation_unit))
             parts = [(k, show(row.values.get(s))) for k, s in zip(series, signals, strict=True)]
             current = parts[0][1] if len(parts) == 1 else ", ".join(f"{k} {v}" for k, v in parts)
-            chart = render_chart(series, width=width, height=9, title=f"{title} — now {current}")
+            times = self._times_for(signals, series)
+            chart = render_chart(
+                series, width=width, height=9, title=f"{title} — now {current}", times=times, markers=marks
+            )
             self.query_one(f"#chart-{i}", Static).update(Text(chart))
             queries = [f"{s}: {q}" for s in signals if (q := service_query(service, s))]
             queries += [f"{s}: query failed: {self.errors[s]}" for s in signals if s in self.errors]
             self.query_one(f"#promql-{i}", Static).update(
                 Text("\n".join(sanitize_for_display(q, max_chars=2000) for q in queries) or "(no query)")
             )
+
+    def _times_for(self, signals: tuple[str, ...], series: dict[str, list[float]]) -> list[float] | None:
+        """Unix times of the x points of a panel (its first series with data)."""
+        if not self.markers:
+            return None
+        for signal in signals:
+            if self.times.get(signal):
+                return self.times[signal]
+        # Triage's coarser history (no timestamps kept): evenly spaced over its window.
+        values = next((v for v in series.values() if v), None)
+        if not values:
+            return None
+        app = self.oncall
+        _, end, step = app.time_range.window(app.clock(), points=RANGE_POINTS)
+        return [end - (len(values) - 1 - i) * step for i in range(len(values))]
+
+    def _render_markers(self) -> None:
+        """Numbered annotation lines (sanitised) above the charts; hidden when there are none."""
+        box = self.query_one("#markers", Static)
+        if not self.markers and not self.annotations_error:
+            box.display = False
+            return
+        box.display = True
+        text = Text()
+        text.append("Annotations", style="bold")
+        if self.markers:
+            text.append(":\n")
+            text.append(marker_legend(self.markers, now=self.oncall.clock(), older=self.markers_older))
+        if self.annotations_error:
+            text.append("\n" if self.markers else ": ")
+            text.append(
+                f"Grafana annotations unavailable: {sanitize_for_display(self.annotations_error, max_chars=300)}",
+                style="dim",
+            )
+        box.update(text)
 
     def _render_llm(self) -> None:
         """``LLM serving: KV cache 97% · waiting 27 · …`` and the PromQL behind each value."""
