@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -238,6 +239,7 @@ class OncallApp(App[int]):
             self.screen.load_history()
         if not self.first_load.is_set():
             self.first_load.set()
+            self.call_after_refresh(self._report_unfinished_actions)
             if self.goto:
                 self.run_command(self.goto)
 
@@ -393,6 +395,10 @@ class OncallApp(App[int]):
             self.action_silences()
         elif command.verb == "timeline":
             self.action_switch_area("timeline")
+        elif command.verb == "retry":
+            self.action_retry()
+        elif command.verb == "runbook":
+            self.action_runbook()
 
     def switch_context(self, name: str) -> None:
         if name not in self.settings.contexts:
@@ -416,6 +422,56 @@ class OncallApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.session.aclose()
+
+    def on_mount(self) -> None:
+        if not self.is_headless:  # tests drive handle_signal directly; a real terminal gets handlers
+            self._install_signal_handlers()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.handle_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+                pass
+
+    def handle_signal(self, sig: signal.Signals) -> None:
+        """SIGHUP (SSH dropped) / SIGTERM: mark every in-flight write interrupted, then leave.
+
+        Processes (rollbacks, runbook steps) run in their own session and keep running; the
+        next start lists the interrupted actions with their output files.
+        """
+        for runner in self._runners.values():
+            runner.record_interrupted(f"{sig.name} (terminal closed or app stopped) while the action was in flight")
+        self.exit(return_code=128 + int(sig))
+
+    def _report_unfinished_actions(self) -> None:
+        """At start: actions cut short earlier (no result) and failed writes kept for retry."""
+        from oncall_tui.actions.core import interrupted_summary
+
+        try:
+            interrupted = self.audit.interrupted()
+            failed = [r for r in self.audit.failed() if r.get("context") in (None, self.context.name)]
+        except OSError as exc:
+            log.warning("cannot read the audit log: %s", exc)
+            return
+        if interrupted:
+            lines = [interrupted_summary(r) for r in interrupted[-3:]]
+            more = f" (+{len(interrupted) - 3} more)" if len(interrupted) > 3 else ""
+            self.notify(
+                "\n".join(lines) + more + "\ncheck their effect; the audit log has each intent",
+                title=f"{len(interrupted)} interrupted action(s) from an earlier session",
+                severity="warning",
+                markup=False,
+                timeout=30,
+            )
+        if failed:
+            self.notify(
+                f"{len(failed)} failed write(s) kept for retry: :retry (or r on the timeline)",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
 
     # ------------------------------------------------- write actions + timeline --
     def action_runner(self) -> ActionRunner:
@@ -624,6 +680,45 @@ class OncallApp(App[int]):
                 self.add_note(text.strip())
 
         self.push_screen(NoteScreen(), done)
+
+    def annotate_action(self, kind: str, target: str, detail: str = "") -> None:
+        """After a successful write: a Grafana annotation when configured (SECURITY R6.6).
+
+        Runs in a worker; a failed post is kept in the audit log for ``:retry``, never dropped.
+        """
+        from oncall_tui.actions.annotations import annotations_configured
+
+        if self.read_only or not annotations_configured(self.context):
+            return
+        runner, session, context, at = self.action_runner(), self.session, self.context, self.clock()
+
+        async def post() -> None:
+            from oncall_tui.actions.annotations import annotate_action
+
+            outcome = await annotate_action(
+                runner,
+                session.grafana,
+                context,
+                action_kind=kind,
+                target=target,
+                detail=detail,
+                at=at,
+                client_error=session.grafana_error,
+            )
+            if outcome.error:
+                self.notify(
+                    sanitize_for_display(f"Grafana annotation of the {kind} failed (kept for :retry): {outcome.error}"),
+                    severity="warning",
+                    markup=False,
+                )
+
+        self.run_worker(post(), group="annotations", exit_on_error=False)
+
+    def action_retry(self) -> None:
+        """``:retry`` / ``r`` on the timeline: failed writes kept for retry (retry or dismiss)."""
+        from oncall_tui.screens.retry import open_failed_writes
+
+        open_failed_writes(self)
 
     def action_rollback(self) -> None:
         """``R``: roll back the selected service (confirmation first; refused when read-only)."""

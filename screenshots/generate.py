@@ -1,6 +1,10 @@
 """Regenerate the README screenshots from the demo incident (fixed time, so diffs mean changes).
 
-    .venv/bin/python screenshots/generate.py        # writes screenshots/*.svg (and *.png with rsvg-convert)
+    .venv/bin/python screenshots/generate.py          # writes screenshots/*.svg (and *.png with rsvg-convert)
+    .venv/bin/python screenshots/generate.py logs     # only the shots whose name contains "logs"
+
+Each shot starts a fresh demo app at the same story time (15 minutes into the incident) with a
+throw-away state directory, so nothing of yours (audit log, timeline) appears in a picture.
 """
 
 from __future__ import annotations
@@ -9,7 +13,10 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -18,27 +25,91 @@ from oncall_tui.demo import DemoIncident, DemoTransport, demo_settings  # noqa: 
 
 HERE = Path(__file__).resolve().parent
 T0 = 1_795_300_000.0
-SHOTS = [
-    # name, size, deep link, keys
-    ("triage-120x40", (120, 40), None, ()),
-    ("triage-80x24", (80, 24), None, ()),
-    ("triage-160x45", (160, 45), None, ()),
-    ("service-detail", (120, 40), ":svc llm-server", ()),
-    ("help-overlay", (120, 40), None, ("question_mark",)),
+ALERT = "LLMServerHighErrorRate"
+Steps = Callable[[OncallApp, Any], Awaitable[None]]
+
+
+async def settle(app: OncallApp, pilot: Any) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def select_alert(app: OncallApp, pilot: Any, name: str = ALERT) -> None:
+    from oncall_tui.widgets.tables import AlertsTable
+
+    screen = app.triage_screen()
+    assert screen is not None and app.last_data is not None
+    table = screen.query_one(AlertsTable)
+    table.focus()
+    alert = next(a for a in app.last_data.alerts if a.name == name)
+    keys = [str(r.key.value) for r in table.ordered_rows]
+    table.move_cursor(row=keys.index(alert.fingerprint))
+    await pilot.pause()
+
+
+def keys(*pressed: str, alert: str | None = None) -> Steps:
+    async def run(app: OncallApp, pilot: Any) -> None:
+        if alert:
+            await select_alert(app, pilot, alert)
+        for key in pressed:
+            await pilot.press(key)
+            await settle(app, pilot)
+
+    return run
+
+
+async def waterfall(app: OncallApp, pilot: Any) -> None:
+    await keys("x", alert=ALERT)(app, pilot)
+    row = next(r for r in app.screen.rows if "error" in r.kinds and "slow" in r.kinds)  # type: ignore[attr-defined]
+    app.open_trace(row.trace_id)
+    await settle(app, pilot)
+    await pilot.press("e", "enter")
+    await settle(app, pilot)
+
+
+async def gpus(app: OncallApp, pilot: Any) -> None:
+    app.open_gpu()
+    await settle(app, pilot)
+
+
+async def timeline(app: OncallApp, pilot: Any) -> None:
+    await keys("A", alert=ALERT)(app, pilot)
+    await pilot.press("tab", "enter")  # Cancel has the focus: move to Confirm
+    await settle(app, pilot)
+    app.add_note("rolling back llm-server to v2.3 (INC-4711)")
+    await settle(app, pilot)
+    await pilot.press("6")
+    await settle(app, pilot)
+
+
+SHOTS: list[tuple[str, tuple[int, int], str | None, Steps | None]] = [
+    # name, size, deep link, steps
+    ("triage-120x40", (120, 40), None, None),
+    ("triage-80x24", (80, 24), None, None),
+    ("triage-160x45", (160, 45), None, None),
+    ("service-detail", (120, 40), ":svc llm-server", None),
+    ("help-overlay", (120, 40), None, keys("question_mark")),
+    ("logs", (120, 40), None, keys("l", alert=ALERT)),
+    ("waterfall", (120, 40), None, waterfall),
+    ("gpus", (120, 40), None, gpus),
+    ("runbook", (120, 40), None, keys("b", alert=ALERT)),
+    ("rollback-confirm", (120, 40), None, keys("R", alert=ALERT)),
+    ("timeline", (120, 40), None, timeline),
 ]
 
 
-async def shoot(name: str, size: tuple[int, int], goto: str | None, keys: tuple[str, ...]) -> Path:
+async def shoot(name: str, size: tuple[int, int], goto: str | None, steps: Steps | None, state: Path) -> Path:
     clock = lambda: T0  # noqa: E731
     transport = DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock))
-    app = OncallApp(demo_settings(), transport=transport, clock=clock, goto=goto, periodic_refresh=False)
+    app = OncallApp(
+        demo_settings(), transport=transport, clock=clock, goto=goto, periodic_refresh=False, state_path=state
+    )
     async with app.run_test(size=size) as pilot:
         await app.first_load.wait()
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if keys:
-            await pilot.press(*keys)
+        await settle(app, pilot)
+        if steps is not None:
+            await steps(app, pilot)
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         svg = app.export_screenshot(title=f"oncall-tui --demo ({size[0]}x{size[1]})")
@@ -47,9 +118,11 @@ async def shoot(name: str, size: tuple[int, int], goto: str | None, keys: tuple[
     return path
 
 
-def main() -> None:
-    for name, size, goto, keys in SHOTS:
-        path = asyncio.run(shoot(name, size, goto, keys))
+def main(argv: list[str]) -> None:
+    wanted = [s for s in SHOTS if not argv or any(a in s[0] for a in argv)]
+    for name, size, goto, steps in wanted:
+        with tempfile.TemporaryDirectory(prefix="oncall-shot-") as state:
+            path = asyncio.run(shoot(name, size, goto, steps, Path(state)))
         print(f"wrote {path.relative_to(HERE.parent)}")
         if shutil.which("rsvg-convert"):
             png = path.with_suffix(".png")
@@ -58,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -349,6 +349,7 @@ def test_timeline_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignor
         await pilot.app.first_load.wait()
         await pilot.pause()
         pilot.app.add_note("incident declared; IC: alice")
+        await pilot.app.workers.wait_for_complete()  # its Grafana post, so no toast comes later
         await pilot.pause()
         pilot.app.clear_notifications()
         await pilot.press("6")
@@ -437,3 +438,124 @@ async def test_app_warns_once_before_our_silence_expires(tmp_path: Path) -> None
         await settle(app, pilot)
         warnings = [m for m in seen if "expires in" in m]
         assert len(warnings) == 1 and "alertname=" in warnings[0]
+
+
+# ------------------------------------------------------- failed writes, interrupted actions --
+async def test_a_failed_ack_is_kept_and_retried_from_the_timeline(tmp_path: Path) -> None:
+    from oncall_tui.demo.common import ALERTMANAGER_URL
+    from oncall_tui.screens.retry import FailedWritesScreen
+
+    app, transport = make(tmp_path)
+    demo = transport.inner
+    async with app.run_test(size=(140, 45)) as pilot:
+        await select_alert(app, pilot)
+        demo.set_down(ALERTMANAGER_URL)  # type: ignore[attr-defined]
+        await pilot.press("A")
+        await pilot.pause()
+        await confirm(pilot)
+        await settle(app, pilot)
+        assert app.audit.failed() and app.audit.failed()[0]["kind"] == "silence.ack"
+        demo.set_down(ALERTMANAGER_URL, False)  # type: ignore[attr-defined]
+        await pilot.press("6")
+        await settle(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, FailedWritesScreen)
+        assert "silence.ack" in str(app.screen.query_one("#retry-list").render_line(0))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "retry" in str(app.screen.query_one("#confirm-preview").render())
+        await confirm(pilot)
+        await settle(app, pilot)
+        assert transport.writes()[-1] == ("POST", "/api/v2/silences")
+        assert app.audit.failed() == []  # the retry replaced the failure
+        am = app.session.alertmanager
+        assert am is not None
+        assert any(s.comment.startswith("ack by ") for s in await am.silences())
+
+
+async def test_dismissing_a_failed_write_stops_listing_it(tmp_path: Path) -> None:
+    from oncall_tui.demo.common import ALERTMANAGER_URL
+    from oncall_tui.screens.retry import FailedWritesScreen
+
+    app, transport = make(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await select_alert(app, pilot)
+        transport.inner.set_down(ALERTMANAGER_URL)  # type: ignore[attr-defined]
+        await pilot.press("A")
+        await pilot.pause()
+        await confirm(pilot)
+        await settle(app, pilot)
+        app.run_command(":retry")
+        await pilot.pause()
+        assert isinstance(app.screen, FailedWritesScreen)
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.audit.failed() == []
+        assert [w for w in transport.writes() if w[0] == "POST"] == [("POST", "/api/v2/silences")]  # only the failed try
+
+
+async def test_start_lists_interrupted_actions_and_failed_writes(tmp_path: Path) -> None:
+    from oncall_tui.actions.core import ActionRunner
+
+    audit = AuditLog(tmp_path / "state" / "audit.jsonl")
+    runner = ActionRunner("demo", read_only=False, protected=False, audit=audit, user="alice")
+
+    async def dropped() -> None:
+        raise KeyboardInterrupt  # the outcome is unknown: recorded as interrupted
+
+    with pytest.raises(KeyboardInterrupt):
+        await runner.run("rollback", "llm-server", Preview.process(["kubectl", "rollout", "undo"]), dropped)
+    app, _ = make(tmp_path)
+    seen: list[tuple[str, str]] = []
+    original = app.notify
+
+    def spy(message: str, **kw: Any) -> None:
+        seen.append((str(kw.get("title", "")), str(message)))
+        original(message, **kw)
+
+    app.notify = spy  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.pause()
+    titles = [t for t, _ in seen]
+    assert "1 interrupted action(s) from an earlier session" in titles
+    body = next(m for t, m in seen if t.startswith("1 interrupted"))
+    assert "rollback llm-server" in body
+
+
+async def test_sighup_marks_in_flight_writes_interrupted_and_exits(tmp_path: Path) -> None:
+    import signal
+
+    app, _ = make(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await loaded(app, pilot)
+        runner = app.action_runner()
+        runner.audit.intent("a-1", "silence.create", "alertname=X", Preview(summary="x"), "demo", "alice")
+        runner.in_flight["a-1"] = "silence.create"
+        app.handle_signal(signal.SIGHUP)
+        await pilot.pause()
+    assert app.return_code == 128 + signal.SIGHUP
+    listed = AuditLog(tmp_path / "state" / "audit.jsonl").interrupted()
+    assert [r["id"] for r in listed] == ["a-1"] and "SIGHUP" in listed[0]["reason"]
+
+
+async def test_timeline_enter_shows_an_event_in_full(tmp_path: Path) -> None:
+    from oncall_tui.screens.timeline import EventDetailScreen
+
+    app, _ = make(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await loaded(app, pilot)
+        app.add_note("rolling back \x1b]52;c;ZWNobyBwd25lZA==\x07 [/] now")
+        await pilot.press("6")
+        await settle(app, pilot)
+        await pilot.press("G", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EventDetailScreen)
+        shown = str(app.screen.query_one("#event-detail").render())
+        assert "rolling back \\x1b]52;c;ZWNobyBwd25lZA==\\x07 [/] now" in shown and "\x1b" not in shown
+        assert "by: " in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, EventDetailScreen)

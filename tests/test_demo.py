@@ -29,7 +29,7 @@ from oncall_tui.demo import (
     demo_settings,
     demo_transport,
 )
-from oncall_tui.demo.common import decode_slot_id, encode_slot_id
+from oncall_tui.demo.common import GRAFANA_URL, decode_slot_id, encode_slot_id
 from oncall_tui.models.alertmanager import Matcher, SilenceSpec
 from oncall_tui.models.prometheus import MatrixResult, VectorResult
 
@@ -84,6 +84,7 @@ def test_demo_settings_has_one_context_with_all_endpoints() -> None:
         "alertmanager": ALERTMANAGER_URL,
         "loki": LOKI_URL,
         "tempo": TEMPO_URL,
+        "grafana": GRAFANA_URL,
     }
     assert [(s.name, s.preset) for s in ctx.services] == [
         ("llm-server", "vllm"),
@@ -471,7 +472,7 @@ async def test_every_demo_endpoint_probes_ok_through_the_client_factory() -> Non
         assert result.ok, (kind, result.message)
         versions[kind] = result.version
     assert versions["prometheus"] == "2.53.0-demo" and versions["alertmanager"] == "0.27.0-demo"
-    assert set(versions) == {"prometheus", "alertmanager", "loki", "tempo"}
+    assert set(versions) == {"prometheus", "alertmanager", "loki", "tempo", "grafana"}
 
 
 async def test_prometheus_accepts_post_form_queries(stack) -> None:

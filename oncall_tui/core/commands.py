@@ -23,6 +23,8 @@ VERBS: dict[str, tuple[tuple[str, ...], bool | str, str]] = {
     "gpu": (("gpus",), OPTIONAL, "GPUs: :gpu [NODE] (the fleet, or one node's GPUs)"),
     "silences": (("silence",), False, "active and pending silences (X expire, E extend)"),
     "timeline": (("tl",), False, "the incident timeline (N note, e export)"),
+    "retry": ((), False, "failed writes kept for retry: retry or dismiss them"),
+    "runbook": (("rb",), False, "the selected alert's runbook"),
     "q": (("quit", "q!"), False, "quit"),
 }
 

@@ -45,6 +45,8 @@ _SELECTOR = re.compile(r"\s*(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)?\s*(?:\{(?P<body>
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UNESCAPE = re.compile(r"\\(.)")
 _MAX_BY = re.compile(r"max by \([A-Za-z_, ]*\) \(([^()]*)\)")
+_TERM = r"max by \([A-Za-z_, ]*\) \([^()]*\)"
+_RATIO = re.compile(rf"(?P<a>{_TERM}) / \((?P<b>{_TERM}) \+ (?P<c>{_TERM})\)")
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,9 @@ class QueryBook:
             if signal == "discovery":
                 return self._discovery(names)
             return [self._signal_series(signal, n) for n in names]
+        ratio = _RATIO.fullmatch(expr.strip())
+        if ratio is not None:  # used / (used + free): the GPU memory history
+            return self._ratio(*(ratio.group(k) for k in ("a", "b", "c")))
         wrapped = _MAX_BY.fullmatch(expr.strip())
         if wrapped is not None:  # one GPU's history: max by (UUID) (DCGM_FI_DEV_GPU_UTIL{UUID="…"})
             expr = wrapped.group(1)
@@ -170,6 +175,31 @@ class QueryBook:
         if matchers is None:
             return None
         return [s for s in self.catalog if all(m.matches(s.labels) for m in matchers)]
+
+    def _ratio(self, a: str, b: str, c: str) -> list[RawSeries] | None:
+        parts = [self.series(x) for x in (a, b, c)]
+        if any(p is None for p in parts):
+            return None
+
+        def key(series: RawSeries) -> tuple[tuple[str, str], ...]:
+            return tuple(sorted((k, v) for k, v in series.labels.items() if k != "__name__"))
+
+        others = [{key(x): x for x in p or []} for p in parts[1:]]
+        out = []
+        for num in parts[0] or []:
+            k = key(num)
+            if k not in others[0] or k not in others[1]:
+                continue
+            b_s, c_s = others[0][k], others[1][k]
+
+            def value(ts: float, n: RawSeries = num, x: RawSeries = b_s, y: RawSeries = c_s) -> float | None:
+                vals = [n.value(ts), x.value(ts), y.value(ts)]
+                if any(v is None for v in vals) or not (vals[1] + vals[2]):  # type: ignore[operator]
+                    return None
+                return vals[0] / (vals[1] + vals[2])  # type: ignore[operator]
+
+            out.append(RawSeries(dict(k), value))
+        return out
 
     def _signal_series(self, signal: str, name: str) -> RawSeries:
         labels = {"namespace": NAMESPACE, "service": name}

@@ -18,11 +18,15 @@ from typing import Protocol
 import httpx
 
 from oncall_tui.demo.api_alertmanager import AlertmanagerApi
+from oncall_tui.demo.api_cd import CdApi
+from oncall_tui.demo.api_grafana import GrafanaApi
 from oncall_tui.demo.api_loki import LokiApi
 from oncall_tui.demo.api_prometheus import PrometheusApi
 from oncall_tui.demo.api_tempo import TempoApi
 from oncall_tui.demo.common import (
     ALERTMANAGER_URL,
+    CD_URL,
+    GRAFANA_URL,
     LOKI_URL,
     PROMETHEUS_URL,
     TEMPO_URL,
@@ -58,6 +62,8 @@ class DemoTransport(httpx.AsyncBaseTransport):
             _host(ALERTMANAGER_URL): AlertmanagerApi(self.incident),
             _host(LOKI_URL): LokiApi(self.incident),
             _host(TEMPO_URL): TempoApi(self.incident),
+            _host(CD_URL): CdApi(self.incident),
+            _host(GRAFANA_URL): GrafanaApi(self.incident),
         }
         self._down: set[str] = set()
         self._executor: ThreadPoolExecutor | None = None

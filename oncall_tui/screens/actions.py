@@ -368,6 +368,7 @@ async def _do_silence(app: OncallApp, request: SilenceRequest) -> None:
         return
     if request.until_resolved:
         app.until_resolved.append(UntilResolved(created.id, list(created.matchers)))
+    app.annotate_action("silence", silence_target(created.matchers), f"until {created.ends_at:%H:%M} UTC")
     app.notify(
         sanitize_for_display(f"silence {created.id} created until {created.ends_at:%H:%M} UTC"),
         markup=False,
@@ -430,6 +431,7 @@ async def _do_ack(app: OncallApp, alert: TriageAlert) -> None:
         _after_write(app)
         return
     app.notify(sanitize_for_display(f"acknowledged: silence {created.id} until {created.ends_at:%H:%M} UTC"), markup=False)
+    app.annotate_action("ack", silence_target(created.matchers), f"until {created.ends_at:%H:%M} UTC")
     _after_write(app)
 
 

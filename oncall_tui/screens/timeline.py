@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
 from oncall_tui.actions.timeline import TimelineEvent, export_markdown
@@ -19,7 +21,8 @@ from oncall_tui.screens.actions import notify_error
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
 
-KIND_STYLE = {"alert": "bold red", "action": "bold yellow", "result": "green", "note": "cyan", "runbook": "magenta"}
+#: Event kind -> theme variable of its colour (no colour literals outside themes/).
+KIND_COLOR = {"alert": "error", "action": "warning", "result": "success", "note": "accent", "runbook": "secondary"}
 
 
 class TimelineScreen(Screen):
@@ -28,6 +31,8 @@ class TimelineScreen(Screen):
     BINDINGS = [
         Binding("N", "note", "Note", id="timeline-note"),
         Binding("e", "export", "Export .md", id="timeline-export"),
+        Binding("r", "app.retry", "Retry failed", id="timeline-retry"),
+        Binding("enter", "show_event", "Details", id="timeline-details"),
         Binding("ctrl+r", "reload", "Reload", id="timeline-reload"),
         Binding("j", "cursor_down", "Down", show=False, id="timeline-down"),
         Binding("k", "cursor_up", "Up", show=False, id="timeline-up"),
@@ -72,7 +77,7 @@ class TimelineScreen(Screen):
         for i, e in enumerate(events):
             table.add_row(
                 Text(e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")),
-                Text(e.kind, style=KIND_STYLE.get(e.kind, "")),
+                Text(e.kind, style=self._kind_style(e)),
                 Text(sanitize_for_display(e.text, max_chars=500), no_wrap=True, overflow="ellipsis"),
                 key=str(i),
             )
@@ -82,6 +87,25 @@ class TimelineScreen(Screen):
         self.query_one("#timeline-title", Static).update(
             sanitize_for_display(f"TIMELINE of {self.oncall.context.name}{ro}: {len(events)} events · N note · e export")
         )
+
+    def _kind_style(self, event: TimelineEvent) -> str:
+        name = KIND_COLOR.get(event.kind, "foreground")
+        if event.kind == "result" and event.detail.get("ok") is False:
+            name = "error"
+        color = self.oncall.theme_color(name)
+        return f"bold {color}" if color else "bold"
+
+    def action_show_event(self) -> None:
+        """``enter``: the whole event (text and details: output of a step, versions...)."""
+        table = self.query_one(DataTable)
+        events = self.events()
+        if not events or not 0 <= table.cursor_row < len(events):
+            return
+        self.app.push_screen(EventDetailScreen(events[table.cursor_row]))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show_event()
 
     def action_reload(self) -> None:
         self.reload()
@@ -112,3 +136,35 @@ class TimelineScreen(Screen):
             notify_error(app, "export failed", exc)
             return
         app.notify(sanitize_for_display(f"postmortem draft written to {path}"), markup=False, timeout=10)
+
+
+class EventDetailScreen(ModalScreen[None]):
+    """One timeline event in full: its text and every detail field (inert, scrollable)."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="event-close"),
+        Binding("q", "close", "Close", show=False, id="event-close-q"),
+    ]
+    DEFAULT_CSS = """
+    EventDetailScreen { align: center middle; }
+    EventDetailScreen > VerticalScroll { width: 110; max-width: 100%; height: auto; max-height: 85%; background: $surface; border: round $accent; padding: 0 1; }
+    """
+
+    def __init__(self, event: TimelineEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def compose(self) -> ComposeResult:
+        e = self.event
+        text = Text()
+        text.append(f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.kind}\n", style="bold")
+        text.append(sanitize_for_display(e.text, multiline=True, max_chars=4000) + "\n")
+        for key, value in e.detail.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, indent=1)
+            text.append(f"\n{sanitize_for_display(str(key), max_chars=80)}: ", style="bold")
+            text.append(sanitize_for_display(shown, multiline=True, max_chars=16_000))
+        with VerticalScroll():
+            yield Static(text, id="event-detail")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

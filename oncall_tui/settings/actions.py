@@ -193,6 +193,9 @@ class RunbookSettings(StrictModel):
     placeholders: dict[str, str] = Field(default_factory=dict)
     """Allow-lists for the label variables of ```sh steps, as for rollbacks."""
     step_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    allow_private_addresses: bool = False
+    """Fetch from allow-listed hosts that resolve to private (RFC 1918/ULA) addresses, e.g. an
+    internal wiki. Loopback and link-local (169.254.169.254) targets are always refused."""
 
     @field_validator("allowed_hosts")
     @classmethod
