@@ -485,6 +485,7 @@ class OncallApp(App[int]):
                 user=self.settings.effective_identity,
                 read_only=self.force_read_only,
                 timeline=self.timeline(),
+                clock=self.clock,
             )
             self._runners[name] = runner
         return runner

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,8 +125,11 @@ class ActionRunner:
         audit: AuditLog,
         user: str,
         timeline: Timeline | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.context_name = context_name
+        #: Time of timeline events (the app's clock: frozen in tests and the demo's pictures).
+        self.clock = clock
         self.read_only = read_only
         self.protected = protected
         self.audit = audit
@@ -143,6 +147,7 @@ class ActionRunner:
         user: str,
         read_only: bool = False,
         timeline: Timeline | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> ActionRunner:
         """A runner for a settings context; ``read_only`` adds ``--readonly`` from the CLI."""
         return cls(
@@ -152,6 +157,7 @@ class ActionRunner:
             audit=audit,
             user=user,
             timeline=timeline,
+            clock=clock,
         )
 
     @property
@@ -304,7 +310,8 @@ class ActionRunner:
         from oncall_tui.actions.timeline import TimelineEvent
 
         try:
-            self.timeline.add(TimelineEvent(at=datetime.now(UTC), kind=kind, text=text, detail=detail))  # type: ignore[arg-type]
+            at = datetime.fromtimestamp(self.clock(), UTC)
+            self.timeline.add(TimelineEvent(at=at, kind=kind, text=text, detail=detail))  # type: ignore[arg-type]
         except OSError as exc:
             log.warning("could not write the timeline: %s", exc)
 

@@ -321,11 +321,13 @@ async def run_shell_step(
         if "result" not in holder:
             raise
         result = holder["result"]
-    _record_shell(runner.timeline, step, result, origin=origin)
+    _record_shell(runner.timeline, step, result, origin=origin, at=datetime.fromtimestamp(runner.clock(), UTC))
     return result
 
 
-def _record_shell(timeline: Timeline | None, step: Step, result: ProcessResult, *, origin: str) -> None:
+def _record_shell(
+    timeline: Timeline | None, step: Step, result: ProcessResult, *, origin: str, at: datetime | None = None
+) -> None:
     if timeline is None:
         return
     from oncall_tui.actions.timeline import TimelineEvent
@@ -347,6 +349,6 @@ def _record_shell(timeline: Timeline | None, step: Step, result: ProcessResult, 
         "output_path": str(result.output_path),
     }
     try:
-        timeline.add(TimelineEvent(at=datetime.now(UTC), kind="runbook", text=text, detail=detail))
+        timeline.add(TimelineEvent(at=at or datetime.now(UTC), kind="runbook", text=text, detail=detail))
     except OSError:
         pass  # the audit log has the result; a timeline write failure must not hide it

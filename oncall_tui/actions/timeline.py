@@ -271,10 +271,33 @@ def export_markdown(
             )
     else:
         out.append("- None recorded.")
+    steps = [e for e in evs if e.kind == "runbook"]
+    out += ["", "## Runbook steps and checks", ""]
+    if steps:
+        out += ["| Time (UTC) | Step | Result |", "|---|---|---|"]
+        for e in steps:
+            what = e.detail.get("query") or " ".join(str(a) for a in e.detail.get("argv") or []) or e.text
+            if e.detail.get("summary"):
+                result = str(e.detail["summary"])
+            elif "exit_code" in e.detail:
+                first = next((ln for ln in str(e.detail.get("output") or "").splitlines() if ln.strip()), "")
+                code = "timed out" if e.detail.get("timed_out") else f"exit {e.detail.get('exit_code')}"
+                result = f"{code}: {first}" if first else code
+            else:
+                result = e.text
+            out.append(f"| {_utc(e.at)} | {md_escape(what)} | {md_escape(result)} |")
+    else:
+        out.append("- None recorded.")
+    out += ["", "## Follow-ups", ""]
+    for a in actions:
+        res = results.get(str(a.detail.get("action_id")))
+        if res is None or res.detail.get("ok") is False:
+            state = "was interrupted" if res is None else "failed"
+            out.append(
+                f"- [ ] check: {md_escape(a.detail.get('kind', a.text))} {md_escape(a.detail.get('target', ''))} "
+                f"{state} at {_utc(a.at)} UTC"
+            )
     out += [
-        "",
-        "## Follow-ups",
-        "",
         "- [ ] TODO: root cause",
         "- [ ] TODO: detection (did the right alert fire early enough?)",
         "- [ ] TODO: prevention",
