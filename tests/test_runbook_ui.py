@@ -22,9 +22,9 @@ from oncall_tui.screens.runbook import RunbookScreen, open_runbook
 from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Settings
 from oncall_tui.settings.actions import RunbookSettings
-from oncall_tui.widgets.tables import AlertsTable
 
-from .test_app import T0, Clock, loaded
+from .test_actions_ui import select_alert
+from .test_app import T0, Clock
 
 ALERT = "LLMServerHighErrorRate"
 
@@ -40,16 +40,6 @@ def make(tmp_path: Path, settings: Settings | None = None, **kw: Any) -> OncallA
         state_path=tmp_path / "state",
         **kw,
     )
-
-
-async def select_alert(app: OncallApp, pilot, name: str = ALERT) -> None:  # type: ignore[no-untyped-def]
-    screen = await loaded(app, pilot)
-    table = screen.query_one(AlertsTable)
-    table.focus()
-    alert = next(a for a in app.last_data.alerts if a.name == name)  # type: ignore[union-attr]
-    keys = [str(r.key.value) for r in table.ordered_rows]
-    table.move_cursor(row=keys.index(alert.fingerprint))
-    await pilot.pause()
 
 
 async def settle(app: OncallApp, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -78,9 +78,11 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"{self.confirm_title} — this request will be sent:"), id="confirm-title")
+            kind = "command will run" if self.preview.argv is not None else "request will be sent"
+            yield Static(Text(f"{self.confirm_title} — this {kind}:"), id="confirm-title")
             with VerticalScroll():
                 yield Static(Text(self.preview.text()), id="confirm-preview")
+                yield from self.compose_details()
             if self.typed_target:
                 yield Static(
                     Text("Protected context: type ") + _text(self.typed_target, 200) + Text(" to enable Confirm"),
@@ -90,6 +92,15 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button("Confirm", id="confirm", variant="warning", disabled=bool(self.typed_target))
+                yield from self.compose_extra_buttons()
+
+    def compose_details(self) -> ComposeResult:
+        """More to read below the preview (a subclass adds versions, signals...)."""
+        return iter(())
+
+    def compose_extra_buttons(self) -> ComposeResult:
+        """Buttons after Confirm (a subclass adds "Dry run")."""
+        return iter(())
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
 from oncall_tui.actions.rollback import (
     RollbackPlan,
@@ -73,24 +72,12 @@ class RollbackConfirmScreen(ConfirmScreen):
         self.facts = facts
         self.offer_dry_run = dry_run
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            kind = "command will run" if self.preview.argv is not None else "request will be sent"
-            yield Static(Text(f"{self.confirm_title} — this {kind}:"), id="confirm-title")
-            with VerticalScroll():
-                yield Static(Text(self.preview.text()), id="confirm-preview")
-                yield Static(self.facts, id="rollback-facts")
-            if self.typed_target:
-                yield Static(
-                    Text("Protected context: type ") + _text(self.typed_target, 200) + Text(" to enable Confirm"),
-                    id="confirm-typed-hint",
-                )
-                yield Input(placeholder="type the target's name", id="confirm-typed")
-            with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
-                yield Button("Confirm", id="confirm", variant="warning", disabled=bool(self.typed_target))
-                if self.offer_dry_run:
-                    yield Button("Dry run", id="dry-run", variant="primary")
+    def compose_details(self) -> ComposeResult:
+        yield Static(self.facts, id="rollback-facts")
+
+    def compose_extra_buttons(self) -> ComposeResult:
+        if self.offer_dry_run:
+            yield Button("Dry run", id="dry-run", variant="primary")
 
     @on(Button.Pressed, "#dry-run")
     def _dry_run(self, event: Button.Pressed) -> None:
