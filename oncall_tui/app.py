@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,6 @@ from oncall_tui.core.commands import CommandError, parse_command
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.timerange import TimeRange
-from oncall_tui.screens.detail import ServiceDetailScreen
 from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScreen
 from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Context, Settings, duration_seconds
@@ -37,6 +37,7 @@ from oncall_tui.widgets import partial_render
 
 if TYPE_CHECKING:
     from oncall_tui.actions.silences import UntilResolved
+    from oncall_tui.screens.detail import ServiceDetailScreen
 
 AREAS = {
     "runbook": ("Runbook", "Runbooks and their steps arrive with the actions part (silences, rollback, runbooks)."),
@@ -234,9 +235,10 @@ class OncallApp(App[int]):
         self._record_alert_changes(data)
         self._check_until_resolved(data)
         self._warn_expiring(data)
-        if isinstance(self.screen, ServiceDetailScreen):
-            self.screen.render_data(data)
-            self.screen.load_history()
+        detail = self._detail_screen()
+        if detail is not None:
+            detail.render_data(data)
+            detail.load_history()
         if not self.first_load.is_set():
             self.first_load.set()
             self.call_after_refresh(self._report_unfinished_actions)
@@ -336,11 +338,21 @@ class OncallApp(App[int]):
         self.notify(
                 sanitize_for_display(f"screenshot saved to {path}"), markup=False)
 
+    def _detail_screen(self) -> ServiceDetailScreen | None:
+        """The current screen if it is a service detail. The detail module (plotext charts)
+        loads with the first detail opened, not at start-up: until then there is none."""
+        module = sys.modules.get("oncall_tui.screens.detail")
+        if module is None or not isinstance(self.screen, module.ServiceDetailScreen):
+            return None
+        return self.screen  # type: ignore[return-value]
+
     def open_service(self, name: str) -> None:
         data = self.last_data
         if data is not None and any(s.name == name for s in data.services):
+            from oncall_tui.screens.detail import ServiceDetailScreen
+
             self.switch_mode("triage")
-            if isinstance(self.screen, ServiceDetailScreen):
+            if self._detail_screen() is not None:
                 self.pop_screen()
             self.push_screen(ServiceDetailScreen(name))
         else:
