@@ -80,6 +80,18 @@ class Preview:
             raise TypeError("argv must be a sequence of strings, not one string")
         return cls(summary=summary, argv=tuple(argv))
 
+    @classmethod
+    def retry_of(cls, record: Mapping[str, Any]) -> Preview:
+        """The preview of retrying an audited action, rebuilt from its recorded preview."""
+        old = record.get("preview") or {}
+        return cls(
+            summary=f"retry: {old.get('summary') or record.get('kind', '')}",
+            method=old.get("method"),
+            url=old.get("url"),
+            body=old.get("body"),
+            argv=tuple(old["argv"]) if old.get("argv") else None,
+        )
+
     @property
     def argv_sha256(self) -> str | None:
         """SHA-256 of the argv (NUL-joined), for the audit log."""
@@ -251,14 +263,7 @@ class ActionRunner:
         payload = record.get("payload")
         if payload is None:
             raise ActionError("no payload was kept for that action")
-        old = record.get("preview") or {}
-        shown = preview or Preview(
-            summary=f"retry: {old.get('summary', '')}",
-            method=old.get("method"),
-            url=old.get("url"),
-            body=old.get("body"),
-            argv=tuple(old["argv"]) if old.get("argv") else None,
-        )
+        shown = preview or Preview.retry_of(record)
         return await self.run(
             str(record.get("kind") or "retry"),
             str(record.get("target") or ""),

@@ -34,6 +34,8 @@ MAX_OUTPUT_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: Output kept on the timeline per process (the full output stays in its file).
+TIMELINE_OUTPUT_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class ProcessResult:
     def ok(self) -> bool:
         """Exited with status 0 before its timeout."""
         return self.exit_code == 0 and not self.timed_out
+
+    def output_tail(self, max_chars: int = TIMELINE_OUTPUT_CHARS) -> str:
+        """The last ``max_chars`` of the (sanitised) output, for the timeline, marked when cut."""
+        cut = len(self.output) - max_chars
+        return self.output if cut <= 0 else f"…[{cut} chars omitted]\n" + self.output[-max_chars:]
 
     def summary(self) -> str:
         """One inert line: exit status or timeout, and how long it took."""

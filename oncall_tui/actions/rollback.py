@@ -57,8 +57,6 @@ __all__ = [
 
 KIND = "rollback"
 KIND_DRY_RUN = "rollback-dry-run"
-#: Output kept in the audit result and the timeline (the whole output stays in its file).
-TIMELINE_OUTPUT_CHARS = 4000
 #: Points of the version range query (step = lookback / this, at least 60 s).
 VERSION_POINTS = 720
 
@@ -303,10 +301,6 @@ class CdClient(ApiClient):
         return super().error_details(response)
 
 
-def _tail(text: str, n: int = TIMELINE_OUTPUT_CHARS) -> str:
-    return text if len(text) <= n else "…" + text[-n:]
-
-
 async def execute(
     runner: ActionRunner,
     plan: RollbackPlan,
@@ -360,7 +354,7 @@ async def execute(
         return {
             "detail": result.summary(),
             "exit_code": result.exit_code,
-            "output": _tail(result.output),
+            "output": result.output_tail(),
             "output_path": str(result.output_path),
         }
 

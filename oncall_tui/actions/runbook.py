@@ -58,8 +58,6 @@ __all__ = [
 QUERY_ROWS = 50
 #: Rows of a query result written to the timeline event.
 TIMELINE_ROWS = 10
-#: Characters of a step's output written to the timeline (its tail; the full output is in a file).
-TIMELINE_OUTPUT_CHARS = 4000
 URL_DISPLAY_ONLY = "runbook fetched from a URL: display-only, its steps never run"
 _CELL = 300
 
@@ -332,9 +330,7 @@ def _record_shell(
         return
     from oncall_tui.actions.timeline import TimelineEvent
 
-    output = result.output
-    if len(output) > TIMELINE_OUTPUT_CHARS:
-        output = f"…[{len(output) - TIMELINE_OUTPUT_CHARS} chars omitted]\n" + output[-TIMELINE_OUTPUT_CHARS:]
+    output = result.output_tail()
     first = next((line.strip() for line in output.splitlines() if line.strip()), "")
     text = f"runbook {step.label} {result.summary()}" + (f": {_cell(first, 200)}" if first else "")
     detail = {

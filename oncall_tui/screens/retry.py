@@ -127,17 +127,6 @@ def open_failed_writes(app: OncallApp) -> None:
     app.push_screen(FailedWritesScreen(records), picked)
 
 
-def _preview(record: Record) -> Preview:
-    old = record.get("preview") or {}
-    return Preview(
-        summary=f"retry: {old.get('summary', record.get('kind', ''))}",
-        method=old.get("method"),
-        url=old.get("url"),
-        body=old.get("body"),
-        argv=tuple(old["argv"]) if old.get("argv") else None,
-    )
-
-
 def start_retry(app: OncallApp, record: Record) -> None:
     """Confirm, then retry one failed write from its kept payload (refused when read-only)."""
     kind = str(record.get("kind") or "")
@@ -163,7 +152,7 @@ def start_retry(app: OncallApp, record: Record) -> None:
 
     app.push_screen(
         ConfirmScreen(
-            _preview(record), typed_target=typed_target(runner, str(record.get("target") or "")), title="Retry failed write"
+            Preview.retry_of(record), typed_target=typed_target(runner, str(record.get("target") or "")), title="Retry failed write"
         ),
         confirmed,
     )
