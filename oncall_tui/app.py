@@ -29,7 +29,6 @@ from oncall_tui.core.commands import CommandError, parse_command
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.timerange import TimeRange
-from oncall_tui.screens.overlays import CommandLine, HelpScreen, PlaceholderScreen
 from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Context, Settings, duration_seconds
 from oncall_tui.themes import default_theme_variables, no_color, register_themes
@@ -247,6 +246,8 @@ class OncallApp(App[int]):
 
     # -------------------------------------------------------------- actions --
     def action_help(self) -> None:
+        from oncall_tui.screens.overlays import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         rows = []
@@ -260,6 +261,8 @@ class OncallApp(App[int]):
         self.push_screen(HelpScreen(type(self.screen).__name__.replace("Screen", ""), rows))
 
     def action_command_line(self) -> None:
+        from oncall_tui.screens.overlays import CommandLine
+
         def done(text: str | None) -> None:
             if text and text.strip(":").strip():
                 self.run_command(text)
@@ -275,6 +278,8 @@ class OncallApp(App[int]):
 
             self.add_mode("timeline", TimelineScreen)
         if area not in self._modes:
+            from oncall_tui.screens.overlays import PlaceholderScreen
+
             title, brings = AREAS[area]
             self.add_mode(area, partial(PlaceholderScreen, title, brings))  # type: ignore[arg-type]
         self.switch_mode(area)

@@ -1,4 +1,4 @@
-"""Themes: YAML files validated by a pydantic model and turned into ``textual.theme.Theme``.
+"""Themes: YAML files turned into ``textual.theme.Theme`` (validated by :mod:`oncall_tui.theme_file`).
 
 Every colour literal of the app lives in the YAML files of the repository's ``themes/`` folder
 (never in Python or ``.tcss``). App-specific colours are theme *variables* (``$severity-critical``,
@@ -26,26 +26,18 @@ import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    create_model,
-    field_validator,
-)
-from textual.color import Color, ColorParseError
+from textual.color import Color
 from textual.theme import BUILTIN_THEMES, Theme
 
 from oncall_tui.settings.errors import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
     from textual.app import App
+
+    from oncall_tui.theme_file import ThemeFile
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +46,6 @@ __all__ = [
     "MONO_THEME",
     "THEME_VARIABLES",
     "ThemeError",
-    "ThemeFile",
-    "ThemeVariables",
     "apply_theme",
     "choose_theme",
     "contrast_ratio",
@@ -120,196 +110,14 @@ class ThemeError(ConfigError):
 
 
 # --------------------------------------------------------------------------------------------
-# The model
-
-
-def _not_missing(value: Any) -> Any:
-    if value is None:
-        raise ValueError(
-            "a value is required (quote hex colours: in YAML an unquoted '#' starts a comment)"
-        )
-    return value
-
-
-def _check_colour(value: str) -> str:
-    try:
-        Color.parse(value)
-    except ColorParseError:
-        raise ValueError(
-            f"{value!r} is not a colour (expected e.g. '#RRGGBB' or a colour name)"
-        ) from None
-    return value
-
-
-Colour = Annotated[str, BeforeValidator(_not_missing), AfterValidator(_check_colour)]
-"""A string that ``textual.color.Color.parse`` accepts."""
-
-
-@lru_cache(maxsize=1)
-def _textual_variable_names() -> frozenset[str]:
-    """The variables Textual's own CSS uses (``footer-key-foreground`` …); themes may set them."""
-    return frozenset(BUILTIN_THEMES["textual-dark"].to_color_system().generate())
-
-
-def _check_textual_colour(value: str) -> str:
-    """A Textual variable's colour: ``auto`` or a colour, then an optional alpha (``35%``)."""
-    head, _, alpha = value.strip().partition(" ")
-    if head != "auto":
-        _check_colour(head)
-    alpha = alpha.strip()
-    if alpha and not (alpha.endswith("%") and alpha[:-1].replace(".", "", 1).isdigit()):
-        raise ValueError(f"{value!r}: expected a colour optionally followed by an alpha like 50%")
-    return value
-
-
-_TextualColour = Annotated[
-    str, BeforeValidator(_not_missing), AfterValidator(_check_textual_colour)
-]
-_TextualStyle = Annotated[str, BeforeValidator(_not_missing)]  # bold, underline, none …
-
-
-def _variables_model() -> type[BaseModel]:
-    """A model with one optional field per allowed variable, keyed by its CSS name.
-
-    The app's variables must be colours; Textual's own (``footer-key-foreground``,
-    ``block-cursor-text-style`` …) may be set too. Any other name is an unknown key.
-    """
-    fields: dict[str, Any] = {}
-    for name in THEME_VARIABLES:
-        # Omitted is fine (the app's defaults apply); an explicit null is an error.
-        fields[name.replace("-", "_")] = (Colour, Field(default=None, alias=name))
-    for name in sorted(_textual_variable_names()):
-        kind = _TextualStyle if name.endswith("-style") else _TextualColour
-        fields["textual_" + name.replace("-", "_")] = (kind, Field(default=None, alias=name))
-    return create_model(
-        "ThemeVariables",
-        __config__=ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True),
-        __doc__="A theme's ``variables:`` mapping.",
-        **fields,
-    )
-
-
-ThemeVariables = _variables_model()
-
-
-class ThemeFile(BaseModel):
-    """One theme YAML file. Unknown keys are rejected; colours must parse."""
-
-    # Built on first use: the packaged themes skip validation at start-up (see _load_dir).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
-
-    name: str = Field(min_length=1, max_length=64)
-    """The theme's name, as used by ``App.theme`` and the ``theme`` setting."""
-    dark: bool
-    """True for a dark background (Textual's ``:dark`` pseudo-class)."""
-    description: str | None = None
-    """One line shown to people choosing a theme."""
-
-    primary: Colour
-    secondary: Colour | None = None
-    accent: Colour | None = None
-    foreground: Colour | None = None
-    background: Colour | None = None
-    surface: Colour | None = None
-    panel: Colour | None = None
-    boost: Colour | None = None
-    warning: Colour | None = None
-    error: Colour | None = None
-    success: Colour | None = None
-    luminosity_spread: float = Field(default=0.15, ge=0.0, le=1.0)
-    text_alpha: float = Field(default=0.95, ge=0.0, le=1.0)
-
-    variables: ThemeVariables = Field(default_factory=ThemeVariables)  # type: ignore[valid-type]
-    """The app's variables (:data:`THEME_VARIABLES`) and, optionally, Textual's own."""
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        # App.get_theme() splits on commas; whitespace would not survive the settings file.
-        if value != value.strip() or any(ch.isspace() or ch == "," for ch in value):
-            raise ValueError("a theme name has no spaces or commas")
-        return value
-
-    def theme_variables(self) -> dict[str, str]:
-        """The variables set in the file, by CSS name."""
-        return self.variables.model_dump(by_alias=True, exclude_none=True)
-
-    def to_theme(self) -> Theme:
-        """The ``textual.theme.Theme`` for this file."""
-        return Theme(
-            name=self.name,
-            primary=self.primary,
-            secondary=self.secondary,
-            accent=self.accent,
-            foreground=self.foreground,
-            background=self.background,
-            surface=self.surface,
-            panel=self.panel,
-            boost=self.boost,
-            warning=self.warning,
-            error=self.error,
-            success=self.success,
-            dark=self.dark,
-            luminosity_spread=self.luminosity_spread,
-            text_alpha=self.text_alpha,
-            variables=self.theme_variables(),
-        )
-
-
-# --------------------------------------------------------------------------------------------
 # Loading
-
-
-def _mark_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Mark | None:
-    """The position in the YAML source of the key at ``loc`` (or of its nearest parent)."""
-    node, mark = root, None
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                mark, node = key_node.start_mark, value_node
-                break
-        else:
-            break
-    return mark
-
-
-def _origin(path: Path, mark: yaml.Mark | None) -> str:
-    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
 
 
 def load_theme_file(path: Path | str) -> ThemeFile:
     """Read and validate one theme file; raises :class:`ThemeError` naming the file and key."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ThemeError(path, f"cannot read theme file: {exc}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
-    try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ThemeError(path, [(_origin(path, mark), "", f"invalid YAML: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise ThemeError(path, "a theme file is a mapping with at least 'name' and 'primary'")
-    try:
-        return ThemeFile.model_validate(data)
-    except ValidationError as exc:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # node marks, only to locate errors
-        problems = []
-        for error in exc.errors(include_url=False):
-            loc = tuple(error["loc"])
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                message = "unknown key"
-            elif message.startswith("Value error, "):
-                message = message.removeprefix("Value error, ")
-            key = ".".join(str(part) for part in loc)
-            problems.append((_origin(path, _mark_of(root, loc)), key, message))
-        raise ThemeError(path, problems) from None
+    from oncall_tui.theme_file import load_theme_file as load
+
+    return load(path)
 
 
 def _config_home(environ: Mapping[str, str]) -> Path:
@@ -346,7 +154,7 @@ _THEME_BASE_KEYS = (
 )  # fmt: skip
 
 
-def _packaged_theme(path: Path) -> ThemeFile:
+def _packaged_theme(path: Path) -> Theme:
     """A theme file shipped with the package, read without validation (start-up cost).
 
     Every packaged file is validated by the test suite (``tests/test_themes.py`` also checks
@@ -354,22 +162,17 @@ def _packaged_theme(path: Path) -> ThemeFile:
     look right here falls back to the validating loader, so errors still name file and key.
     """
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         fields = {key: data[key] for key in _THEME_BASE_KEYS if key in data}
-        extra = {k: data[k] for k in ("description", "luminosity_spread", "text_alpha") if k in data}
+        extra = {k: data[k] for k in ("luminosity_spread", "text_alpha") if k in data}
         variables = data.get("variables") or {}
-        if set(data) - set(fields) - set(extra) - {"variables"} or not all(isinstance(v, str) for v in variables.values()):
+        if set(data) - set(fields) - set(extra) - {"description", "variables"} or not all(
+            isinstance(v, str) for v in variables.values()
+        ):
             raise ValueError("unexpected keys")
-        return ThemeFile.model_construct(**fields, **extra, variables=_RawVariables(variables))
+        return Theme(**fields, **extra, variables=dict(variables))
     except Exception:  # noqa: BLE001 - anything odd goes through the validating loader
-        return load_theme_file(path)
-
-
-class _RawVariables(dict):  # type: ignore[type-arg]
-    """A packaged theme's ``variables:`` as read, with :meth:`ThemeFile.theme_variables`'s API."""
-
-    def model_dump(self, **_: Any) -> dict[str, str]:
-        return {k: v for k, v in self.items() if v is not None}
+        return load_theme_file(path).to_theme()
 
 
 def _load_dir(directory: Path, *, packaged: bool = False) -> dict[str, Theme]:
@@ -378,14 +181,14 @@ def _load_dir(directory: Path, *, packaged: bool = False) -> dict[str, Theme]:
     files: dict[str, Path] = {}
     paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for path in paths:
-        spec = _packaged_theme(path) if packaged else load_theme_file(path)
-        if spec.name in files:
+        theme = _packaged_theme(path) if packaged else load_theme_file(path).to_theme()
+        if theme.name in files:
             raise ThemeError(
                 path,
-                [(str(path), "name", f"theme '{spec.name}' is also defined in {files[spec.name]}")],
+                [(str(path), "name", f"theme '{theme.name}' is also defined in {files[theme.name]}")],
             )
-        files[spec.name] = path
-        themes[spec.name] = spec.to_theme()
+        files[theme.name] = path
+        themes[theme.name] = theme
     return themes
 
 

@@ -198,6 +198,39 @@ async def test_key_remapped_in_config_takes_effect() -> None:
         assert not screen.query_one("#paused").has_class("hidden")
 
 
+def key_line(screen) -> str:  # type: ignore[no-untyped-def]
+    from oncall_tui.widgets.footer import KeyHints
+
+    return str(screen.query_one(KeyHints).render())
+
+
+async def test_key_line_shows_remapped_keys_and_follows_focus() -> None:
+    app, _ = make_app(settings=settings(keymap={"pause": "p"}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        line = key_line(screen)
+        assert " p Pause " in line and " Z Pause " not in line  # the remapped key, not the default
+        assert "/ Filter" in line and line.rstrip().endswith("palette")
+        await pilot.press("slash")  # the filter input takes focus: its keys replace the table's
+        await pilot.pause()
+        assert "Only this service" not in key_line(screen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Only this service" in key_line(screen)
+
+
+async def test_clicking_a_key_in_the_key_line_presses_it() -> None:
+    from oncall_tui.widgets.footer import KeyHints
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        line = key_line(screen)
+        await pilot.click(KeyHints, offset=(line.index(" Pause") - 1, 0))
+        await pilot.pause()
+        assert not screen.query_one("#paused").has_class("hidden")
+
+
 async def test_help_overlay_lists_binding_ids() -> None:
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

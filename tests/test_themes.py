@@ -482,7 +482,7 @@ def test_the_yaml_holds_the_literals() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_start_up_reading_of_shipped_themes_equals_the_validated_one(path: Path) -> None:
     """Packaged themes are read without pydantic at start-up; the result must be the same."""
-    fast = themes_module._packaged_theme(path).to_theme()
+    fast = themes_module._packaged_theme(path)
     assert vars(fast) == vars(themes_module.load_theme_file(path).to_theme())
 
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -21,7 +21,6 @@ from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
-from oncall_tui.clients.grafana import GrafanaClient
 from oncall_tui.clients.prometheus import PrometheusClient
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
@@ -34,9 +33,12 @@ from oncall_tui.core.triage import (
     merge_alerts,
 )
 from oncall_tui.models.alertmanager import Silence
-from oncall_tui.models.grafana import Annotation
 from oncall_tui.models.prometheus import MatrixResult, Sample, VectorResult
 from oncall_tui.settings import Context, Service
+
+if TYPE_CHECKING:  # Grafana's client and models load only for a context that names one
+    from oncall_tui.clients.grafana import GrafanaClient
+    from oncall_tui.models.grafana import Annotation
 
 #: Preset -> prefixes of :func:`llm_saturation_queries` names that apply to it.
 LLM_FAMILIES = {"vllm": ("vllm", "kv"), "triton": ("triton",), "tgi": ("tgi",)}
@@ -114,6 +116,8 @@ class BackendSession:
             except BackendError as exc:
                 self.grafana_error = exc
             else:
+                from oncall_tui.clients.grafana import GrafanaClient
+
                 self.grafana = GrafanaClient(http, follow_redirects=grafana.follow_redirects)
         #: Logs, traces and GPU data for the drill-down screens (their own source states).
         self.drill = DrillDown(

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from oncall_tui.actions.annotations import chart_markers, newest
 from oncall_tui.clients.errors import BackendError
@@ -27,6 +27,7 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.signals import service_query
 from oncall_tui.models.grafana import Annotation, ChartMarker
 from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class ServiceDetailScreen(Screen):
             for i, _ in enumerate(PANELS):
                 yield Static("", id=f"chart-{i}", classes="chart", markup=False)
                 yield Static("", id=f"promql-{i}", classes="promql", markup=False)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.render_data(self.oncall.last_data)

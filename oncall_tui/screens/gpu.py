@@ -29,7 +29,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from oncall_tui.clients.drill import FleetData
 from oncall_tui.clients.errors import BackendError
@@ -56,6 +56,7 @@ from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age
 from oncall_tui.widgets.chart import render_chart
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.gpu import XID_STYLE, CellTable, FleetTable, fleet_row_key
 from oncall_tui.widgets.header import (
     HeaderState,
@@ -235,7 +236,7 @@ class GpuScreen(Screen):
                 yield Static("", id=f"chart-{key}", classes="chart", markup=False)
                 yield Static("", id=f"promql-{key}", classes="promql", markup=False)
             yield Static("", id="missing-full", markup=False)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         app = self.oncall

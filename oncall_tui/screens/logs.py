@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import Worker
 
 from oncall_tui.clients.errors import AuthFailed, BackendError, QueryRejected
@@ -48,6 +48,7 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age
 from oncall_tui.models.loki import LogEntry, to_ns
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import update_if_changed
 from oncall_tui.widgets.logview import LogView, entry_detail
 
@@ -231,7 +232,7 @@ class LogsScreen(Screen):
         with VerticalScroll(id="logs-detail", classes="hidden"):
             yield Static("", id="logs-detail-body", markup=False)
         yield Input(placeholder='filter loaded lines: text, !text (inverse) — enter: add to the LogQL, esc: clear', id="filter", classes="hidden")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1.0, self._tick, pause=True)

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from oncall_tui.core.commands import VERBS
+from oncall_tui.widgets.footer import KeyHints
 
 
 class HelpScreen(ModalScreen[None]):
@@ -86,4 +87,4 @@ class PlaceholderScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"{self.area}\n\n{self.brings}\n\nPress 1 or esc for the triage screen."))
-        yield Footer()
+        yield KeyHints()

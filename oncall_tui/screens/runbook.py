@@ -33,7 +33,7 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from oncall_tui.actions.core import ActionError, Preview, safe_error
 from oncall_tui.actions.runbook import (
@@ -51,6 +51,7 @@ from oncall_tui.core.runbook import Block, ParsedRunbook, Segment, Step, parse_r
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.screens.actions import ConfirmScreen, notify_error, typed_target
+from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
     from oncall_tui.actions.process import ProcessResult
@@ -321,7 +322,7 @@ class RunbookScreen(Screen):
         yield Static("", id="runbook-source", markup=False)
         yield VerticalScroll(id="runbook-body")
         yield Static("", id="runbook-status", markup=False)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         what = self.drill_target.alert or self.drill_target.service or "?"

@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from oncall_tui.actions.core import Preview
 from oncall_tui.actions.silences import (
@@ -33,6 +33,7 @@ from oncall_tui.screens.actions import (
     refuse_if_read_only,
     typed_target,
 )
+from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
@@ -74,7 +75,7 @@ class SilencesScreen(Screen):
         yield Static("", id="silences-title", markup=False)
         yield Static("", id="silences-warning", classes="hidden", markup=False)
         yield DataTable(id="silences", cursor_type="row")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

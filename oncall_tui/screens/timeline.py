@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from oncall_tui.actions.timeline import TimelineEvent, export_markdown
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.screens.actions import notify_error
+from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
@@ -51,7 +52,7 @@ class TimelineScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="timeline-title", markup=False)
         yield DataTable(id="timeline", cursor_type="row")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("time (UTC)", "kind", "event")

@@ -32,7 +32,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, clean_message
@@ -44,6 +44,7 @@ from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import format_duration_ns
 from oncall_tui.models.tempo import InvalidTraceId, TraceSummary, normalize_trace_id
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, tempo_badge
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import DiffTable
 
@@ -200,7 +201,7 @@ class TraceListScreen(Screen):
         yield Static("", id="queries", markup=False)
         yield Static("", id="status", markup=False)
         yield DiffTable(id="traces", cursor_type="row")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         triage = self.oncall.triage_screen()

@@ -9,12 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
 from oncall_tui.core.triage import TriageAlert, format_age
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
@@ -79,7 +80,7 @@ class TriageScreen(Screen):
         yield Static("", id="alerts-title", markup=False)
         yield AlertsTable(id="alerts", cursor_type="row")
         yield Input(placeholder="filter: text, !text (inverse), label=value — enter keeps, esc clears", id="filter")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.oncall._triage = self

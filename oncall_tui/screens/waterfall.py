@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, NotFound, clean_message
@@ -37,6 +37,7 @@ from oncall_tui.models.tempo import (
     normalize_span_id,
     normalize_trace_id,
 )
+from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.waterfall import (
     PALETTE_SIZE,
@@ -142,7 +143,7 @@ class WaterfallScreen(Screen):
         yield SpanDetail(id="detail", classes="hidden")
         yield Static("", id="search-status", markup=False)
         yield Input(placeholder="search spans: name, service, attribute key=value, event — enter keeps, esc clears", id="search")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         triage = self.oncall.triage_screen()
