@@ -26,6 +26,7 @@ from pydantic import (
 from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
 
+from oncall_tui.settings.source import locate
 from oncall_tui.themes import THEME_VARIABLES, ThemeError
 
 __all__ = ["Colour", "ThemeFile", "ThemeVariables", "load_theme_file"]
@@ -166,25 +167,6 @@ class ThemeFile(BaseModel):
 
 
 
-def _mark_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Mark | None:
-    """The position in the YAML source of the key at ``loc`` (or of its nearest parent)."""
-    node, mark = root, None
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                mark, node = key_node.start_mark, value_node
-                break
-        else:
-            break
-    return mark
-
-
-def _origin(path: Path, mark: yaml.Mark | None) -> str:
-    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-
-
 def load_theme_file(path: Path | str) -> ThemeFile:
     """Read and validate one theme file; raises :class:`ThemeError` naming the file and key."""
     path = Path(path)
@@ -198,13 +180,14 @@ def load_theme_file(path: Path | str) -> ThemeFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ThemeError(path, [(_origin(path, mark), "", f"invalid YAML: {problem}")]) from None
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ThemeError(path, [(where, "", f"invalid YAML: {problem}")]) from None
     if not isinstance(data, dict):
         raise ThemeError(path, "a theme file is a mapping with at least 'name' and 'primary'")
     try:
         return ThemeFile.model_validate(data)
     except ValidationError as exc:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # node marks, only to locate errors
+        where = locate(text, str(path))  # node marks, only to place the errors
         problems = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
@@ -214,7 +197,7 @@ def load_theme_file(path: Path | str) -> ThemeFile:
             elif message.startswith("Value error, "):
                 message = message.removeprefix("Value error, ")
             key = ".".join(str(part) for part in loc)
-            problems.append((_origin(path, _mark_of(root, loc)), key, message))
+            problems.append((where.origin(loc, at_key=True), key, message))
         raise ThemeError(path, problems) from None
 
 

@@ -110,6 +110,12 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[KeyPath, Marks]]:
     return data, marks
 
 
+def locate(text: str, filename: str) -> Locator:
+    """A :class:`Locator` for YAML ``text`` already parsed elsewhere (only to place errors)."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return Locator(filename, _index(root, filename)[0] if root is not None else {})
+
+
 @dataclass
 class Locator:
     """Turns key paths into ``FILE:LINE:COL`` or ``environment ONCALL_TUI_...``."""
