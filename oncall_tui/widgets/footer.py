@@ -16,6 +16,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 
+Hint = tuple[str, str, str, bool]  # key, key display, description, enabled
+
+
 class KeyHints(Widget, can_focus=False):
     """One line of ``key description`` hints for the screen's active bindings."""
 
@@ -47,7 +50,8 @@ class KeyHints(Widget, can_focus=False):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
-        self._hints: list[tuple[str, str, str, bool]] = []  # key, display, description, enabled
+        #: (the shown bindings, the command palette's) as (key, display, description, enabled)
+        self._hints: tuple[list[Hint], Hint | None] = ([], None)
         self._spans: list[tuple[int, int, str, bool]] = []  # start, end, key, enabled
 
     def on_mount(self) -> None:
@@ -62,8 +66,8 @@ class KeyHints(Widget, can_focus=False):
             self._hints = hints
             self.refresh()
 
-    def _collect(self) -> list[tuple[str, str, str, bool]]:
-        """The shown bindings, one per action (first key wins), command palette last."""
+    def _collect(self) -> tuple[list[Hint], Hint | None]:
+        """The shown bindings, one per action (first key wins), and the command palette's."""
         app = self.app
         seen: set[str] = set()
         hints = []
@@ -76,16 +80,12 @@ class KeyHints(Widget, can_focus=False):
                 continue
             seen.add(binding.action)
             hints.append((binding.key, app.get_key_display(binding), binding.description, enabled))
-        if palette is not None:
-            hints.append(palette)
-        return hints
+        return hints, palette
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-hints--key")
         description_style = self.get_component_rich_style("key-hints--description")
-        hints = self._hints
-        palette = hints[-1] if hints and hints[-1][0] == self.app.COMMAND_PALETTE_BINDING else None
-        left = hints[:-1] if palette is not None else hints
+        left, palette = self._hints
         line = Text(no_wrap=True, overflow="ellipsis")
         spans = []
 
