@@ -285,8 +285,9 @@ class FleetTransport(httpx.MockTransport):
         self.requests += 1
         path = request.url.path
         headers = {"content-type": "application/json"}
+        # The client sends queries as POST form bodies; GET query strings still work.
+        params = httpx.QueryParams(request.content.decode()) if request.method == "POST" else request.url.params
         if path == "/api/v1/query_range":
-            params = request.url.params
             expr = params.get("query", "")
             body = self._prepared.get(
                 (expr, params.get("start", ""), params.get("end", ""))
@@ -313,7 +314,6 @@ class FleetTransport(httpx.MockTransport):
             return httpx.Response(200, headers=headers, content=body)
         if path == "/api/v1/query":
             # Instant queries: the app asks for p50/p95 this way (one point per service).
-            params = request.url.params
             signal = self.signal_of.get(params.get("query", ""))
             if signal is None:
                 return httpx.Response(400, headers=headers, json={"status": "error", "errorType": "bad_data", "error": "unknown query"})

@@ -33,6 +33,7 @@ from oncall_tui.screens.triage import TriageScreen
 from oncall_tui.settings import Context, Settings, duration_seconds
 from oncall_tui.themes import default_theme_variables, no_color, register_themes
 from oncall_tui.widgets import partial_render
+from oncall_tui.widgets.display import TerminalGuard
 
 if TYPE_CHECKING:
     from oncall_tui.actions.silences import UntilResolved
@@ -165,6 +166,8 @@ class OncallApp(App[int]):
         self.until_resolved: list[UntilResolved] = []
         self._expiry_warned: set[str] = set()
         super().__init__()
+        # Last line of defence: no control character in rendered text reaches the terminal.
+        self._filters.append(TerminalGuard())
         register_themes(self)
         wanted = "oncall-mono" if no_color() else (theme or settings.theme)
         self.theme = wanted if wanted in self.available_themes else "oncall-dark"

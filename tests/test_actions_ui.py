@@ -10,6 +10,7 @@ import httpx
 import pytest
 from textual.widgets import Button, DataTable, Input
 
+from oncall_tui.clients.prometheus import is_write
 from oncall_tui.actions.audit import AuditLog
 from oncall_tui.actions.core import Preview
 from oncall_tui.app import OncallApp
@@ -42,7 +43,7 @@ class Recording(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
     def writes(self) -> list[tuple[str, str]]:
-        return [r for r in self.requests if r[0] in ("POST", "PUT", "DELETE", "PATCH")]
+        return [r for r in self.requests if is_write(*r)]
 
 
 def make(tmp_path: Path, **kw: Any) -> tuple[OncallApp, Recording]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from oncall_tui.clients.prometheus import is_write
 from oncall_tui.screens.actions import ConfirmScreen, NoteScreen
 from oncall_tui.screens.rollback import RollbackConfirmScreen
 from oncall_tui.screens.runbook import RunbookScreen
@@ -131,7 +132,7 @@ async def test_read_only_every_write_key_sends_nothing_and_starts_nothing(
         # retrying failed writes is a write too
         app.run_command(":retry")
         await settle(app, pilot)
-    writes = [r for r in transport.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    writes = [r for r in transport.requests if is_write(*r)]
     assert writes == []
     assert started == []
     assert incident.rollback_at("llm-server") is None

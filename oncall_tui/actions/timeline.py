@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oncall_tui.actions.audit import append_line, read_jsonl, scrub, state_dir
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.sanitize import MAX_LABEL_VALUE, cap, cap_leaves, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert
 
 EventKind = Literal["alert", "action", "result", "note", "runbook"]
@@ -98,7 +98,8 @@ def _alert_key(alert: TriageAlert) -> str:
 
 
 def _alert_detail(alert: TriageAlert, change: str) -> dict[str, Any]:
-    return {
+    # Label values and annotations are untrusted and unbounded: 1 KiB each is kept (R1.8).
+    return cap_leaves({
         "change": change,
         "alertname": alert.name,
         "severity": alert.severity,
@@ -108,7 +109,7 @@ def _alert_detail(alert: TriageAlert, change: str) -> dict[str, Any]:
         "fingerprint": alert.fingerprint,
         "summary": alert.summary,
         "labels": dict(alert.labels),
-    }
+    })  # type: ignore[return-value]
 
 
 def alert_changes(
@@ -124,7 +125,7 @@ def alert_changes(
     events: list[TimelineEvent] = []
 
     def add(alert: TriageAlert, change: str, text: str) -> None:
-        events.append(TimelineEvent(at=now, kind="alert", text=text, detail=_alert_detail(alert, change)))
+        events.append(TimelineEvent(at=now, kind="alert", text=cap(text, 2 * MAX_LABEL_VALUE), detail=_alert_detail(alert, change)))
 
     for key, cur in after.items():
         old = before.get(key)

@@ -112,7 +112,13 @@ class ApiResponse:
 
 
 def _decode_json(body: bytes) -> Any:
-    return json.loads(body)
+    """JSON from bytes. Bytes that are not UTF-8 (a log line written by a broken client, kept
+    as-is by Loki) become U+FFFD where they stand: the rest of that line and every other line
+    still decode, instead of the whole body failing."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        return json.loads(body.decode("utf-8", errors="replace"))
 
 
 @dataclass

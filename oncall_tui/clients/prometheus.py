@@ -26,6 +26,17 @@ from oncall_tui.models.prometheus import (
 )
 
 T = TypeVar("T")
+
+#: Read endpoints this client calls with POST (a form body instead of a query string).
+READ_POST_PATHS = frozenset({"/api/v1/query", "/api/v1/query_range", "/api/v1/query_exemplars", "/api/v1/series"})
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request changes anything: every non-GET except Prometheus' POSTed reads."""
+    method = method.upper()
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return not (method == "POST" and path in READ_POST_PATHS)
 Time = float | datetime
 
 
@@ -66,7 +77,7 @@ class PrometheusClient(ApiClient):
     async def query(self, expr: str, *, time: Time | None = None) -> PromResult[QueryData]:
         """Instant query: vector, matrix (range selector), scalar or string."""
         params = {"query": expr, "time": _ts(time), "timeout": self._server_timeout()}
-        return await self._call("/api/v1/query", params, parse_query_data)
+        return await self._call("/api/v1/query", params, parse_query_data, post=True)
 
     async def query_range(
         self, expr: str, *, start: Time, end: Time, step: float
@@ -79,13 +90,13 @@ class PrometheusClient(ApiClient):
             "step": f"{step:g}",
             "timeout": self._server_timeout(),
         }
-        return await self._call("/api/v1/query_range", params, parse_query_data)
+        return await self._call("/api/v1/query_range", params, parse_query_data, post=True)
 
     async def query_exemplars(
         self, expr: str, *, start: Time, end: Time
     ) -> PromResult[list[ExemplarSeries]]:
         params = {"query": expr, "start": _ts(start), "end": _ts(end)}
-        return await self._call("/api/v1/query_exemplars", params, parse_exemplars)
+        return await self._call("/api/v1/query_exemplars", params, parse_exemplars, post=True)
 
     # ------------------------------------------------------------------- alerts --
     async def alerts(self) -> list[PromAlert]:
@@ -124,15 +135,23 @@ class PrometheusClient(ApiClient):
         if not match:
             raise ValueError("series() needs at least one match[] selector")
         params = {"match[]": list(match), "start": _ts(start), "end": _ts(end)}
-        return (await self._call("/api/v1/series", params, parse_series)).data
+        return (await self._call("/api/v1/series", params, parse_series, post=True)).data
 
     async def buildinfo(self) -> BuildInfo:
         return (await self._call("/api/v1/status/buildinfo", None, BuildInfo.model_validate)).data
 
     # ----------------------------------------------------------------- plumbing --
-    async def _call(self, path: str, params: dict[str, Any] | None, parse: Any) -> PromResult[Any]:
+    async def _call(
+        self, path: str, params: dict[str, Any] | None, parse: Any, *, post: bool = False
+    ) -> PromResult[Any]:
+        """``post``: send the parameters as a form body (Prometheus accepts POST for queries and
+        series). A batched PromQL over many services, or one with a 100 KB label value, does not
+        fit in a URL; a form body has no such limit. Still an idempotent read: retried as a GET is."""
         clean = {k: v for k, v in (params or {}).items() if v not in (None, [])}
-        response = await self.request("GET", path, params=clean or None, idempotent=True)
+        if post:
+            response = await self.request("POST", path, form=clean, idempotent=True)
+        else:
+            response = await self.request("GET", path, params=clean or None, idempotent=True)
         body = await self.decode_json(response)
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             raise self.malformed(response, ValueError("missing {status: success, data} envelope"))
@@ -162,4 +181,4 @@ class PrometheusClient(ApiClient):
         return error.error_type != "timeout"
 
 
-__all__ = ["PrometheusClient", "PromResult"]
+__all__ = ["READ_POST_PATHS", "PrometheusClient", "PromResult", "is_write"]

@@ -1,4 +1,8 @@
-"""Compact number formatting for narrow table cells (values from Prometheus may be NaN/None)."""
+"""Compact number formatting for narrow table cells.
+
+Values from Prometheus may be None (no series), NaN, +Inf or -Inf (a sample of ``"-Inf"`` is
+legal): None shows as ``–``, the others as ``NaN``/``+Inf``/``-Inf``, never as an exception.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,23 @@ import math
 MISSING = "–"
 
 
-def _bad(value: float | None) -> bool:
-    return value is None or math.isnan(value)
+def _special(value: float | None) -> str | None:
+    """The cell for a value that is not an ordinary finite number, or None if it is one."""
+    if value is None:
+        return MISSING
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if abs(value) >= 1e9:  # no cell is wide enough for all the digits
+        return f"{value:.1e}"
+    return None
 
 
 def rate(value: float | None) -> str:
     """Requests per second: ``0.42``, ``4.2``, ``42``, ``4.2k``."""
-    if _bad(value):
-        return MISSING
+    if (special := _special(value)) is not None:
+        return special
     assert value is not None
     if value >= 1000:
         return f"{value / 1000:.1f}k"
@@ -27,8 +40,8 @@ def rate(value: float | None) -> str:
 
 def percent(value: float | None) -> str:
     """A 0–1 ratio as ``0.04%``, ``8.5%``, ``97%``."""
-    if _bad(value):
-        return MISSING
+    if (special := _special(value)) is not None:
+        return special
     assert value is not None
     pct = value * 100
     if pct == 0:
@@ -42,11 +55,9 @@ def percent(value: float | None) -> str:
 
 def seconds(value: float | None) -> str:
     """A latency: ``850µs``, ``46ms``, ``1.7s``, ``2m05``."""
-    if _bad(value):
-        return MISSING
+    if (special := _special(value)) is not None:
+        return special
     assert value is not None
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
     if value < 0.001:
         return f"{value * 1e6:.0f}µs"
     if value < 1:
@@ -60,15 +71,15 @@ def saturation(value: float | None, unit: str) -> str:
     """Saturation in the service's own unit: KV cache/ratio as %, queue/in-flight as a count."""
     if unit in ("kv-cache", "ratio"):
         return percent(value)
-    if _bad(value):
-        return MISSING
+    if (special := _special(value)) is not None:
+        return special
     assert value is not None
     return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
 def burn(value: float | None) -> str:
     """An SLO burn rate: ``0.3x``, ``14x``."""
-    if _bad(value):
-        return MISSING
+    if (special := _special(value)) is not None:
+        return special
     assert value is not None
     return f"{value:.1f}x" if value < 10 else f"{value:.0f}x"

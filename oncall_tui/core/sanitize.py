@@ -68,13 +68,36 @@ def sanitize_for_display(
         value = str(value)
     suffix = ""
     if max_chars is not None and len(value) > max_chars:
-        rest = value[max_chars:]
-        suffix = f"…[+{len(rest.encode('utf-8', 'surrogatepass'))} bytes]"
-        value = value[:max_chars]
+        value, suffix = _split_cap(value, max_chars)
     out = value.translate(_TABLE_MULTI_LINE if multiline else _TABLE_ONE_LINE)
     if _LONE_SURROGATE.search(out):
         out = _LONE_SURROGATE.sub(lambda m: f"<U+{ord(m.group()):04X}>", out)
     return out + suffix
+
+
+def _split_cap(value: str, max_chars: int) -> tuple[str, str]:
+    rest = value[max_chars:]
+    return value[:max_chars], f"…[+{len(rest.encode('utf-8', 'surrogatepass'))} bytes]"
+
+
+def cap(value: str, max_chars: int) -> str:
+    """``value`` cut to ``max_chars`` characters plus a visible ``…[+N bytes]`` marker (R1.8),
+    without sanitising it (for storing untrusted text that is sanitised when shown)."""
+    if len(value) <= max_chars:
+        return value
+    head, marker = _split_cap(value, max_chars)
+    return head + marker
+
+
+def cap_leaves(value: object, max_chars: int = MAX_LABEL_VALUE) -> object:
+    """``value`` with every string inside it (dict keys and values, list items) capped."""
+    if isinstance(value, str):
+        return cap(value, max_chars)
+    if isinstance(value, dict):
+        return {cap(str(k), max_chars): cap_leaves(v, max_chars) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [cap_leaves(v, max_chars) for v in value]
+    return value
 
 
 def sanitize_labels(labels: dict[str, str], *, max_chars: int = MAX_LABEL_VALUE) -> dict[str, str]:

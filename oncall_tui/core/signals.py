@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from oncall_tui.core.sanitize import MAX_LABEL_VALUE
 from oncall_tui.settings import Service
 
 SIGNALS: tuple[str, ...] = ("traffic", "errors", "latency_p50", "latency_p95", "latency_p99", "saturation")
@@ -190,7 +191,9 @@ def discover_services(series_labels: Iterable[dict[str, str]]) -> list[Service]:
     families: dict[str, set[str]] = {}
     for labels in series_labels:
         name, metric = labels.get(SERVICE_LABEL), labels.get("__name__", "")
-        if not name:
+        if not name or len(name) > MAX_LABEL_VALUE:
+            # A 100 KB "service" is not a service anyone pages on; querying it would make
+            # every batched PromQL 100 KB longer. It still shows in the alerts list (cut).
             continue
         for preset_name in DISCOVERY_PRIORITY:
             if re.fullmatch(PRESETS[preset_name].marker, metric):

@@ -286,11 +286,22 @@ class SourceState:
 
 
 def format_age(seconds: float | None) -> str:
-    """``42s``, ``5m``, ``3h``, ``2d``; ``-`` when unknown."""
-    if seconds is None:
+    """At most five characters: ``42s``, ``5m``, ``1h16m``, ``2d03h``, ``3y``, ``>99y``;
+    ``-`` when unknown (a year-0001 ``startsAt`` is ``>99y``, never a cut number)."""
+    if seconds is None or seconds != seconds:
         return "-"
-    s = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s // size}{unit}"
-    return f"{s}s"
+    s = int(max(min(seconds, 1e12), -1e12))
+    if s < 0:
+        return "0s"  # a start in the future: the server's clock is ahead
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        hours, minutes = divmod(s // 60, 60)
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if s < 365 * 86400:
+        days, hours = divmod(s // 3600, 24)
+        return f"{days}d{hours:02d}h" if hours else f"{days}d"
+    years = s // (365 * 86400)
+    return f"{years}y" if years <= 99 else ">99y"

@@ -56,6 +56,7 @@ from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age
 from oncall_tui.widgets.chart import render_chart
+from oncall_tui.widgets.display import clipped
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.gpu import XID_STYLE, CellTable, FleetTable, fleet_row_key
 from oncall_tui.widgets.header import (
@@ -544,8 +545,7 @@ class GpuScreen(Screen):
             (row["xid"], f"bold {color(XID_STYLE.get(info.severity, 'severity-warning'))}" if info else ""),
         ]
         return [
-            Text(text, style="dim" if text == NA_TEXT else style, overflow="ellipsis", no_wrap=True)
-            for text, style in values
+            clipped(text, style="dim" if text == NA_TEXT else style) for text, style in values
         ]
 
     def render_processes(self) -> None:
@@ -584,7 +584,7 @@ class GpuScreen(Screen):
             rows.append(
                 (
                     str(proc.pid),
-                    [Text(c, style="dim" if c == NA_TEXT else "", overflow="ellipsis", no_wrap=True) for c in cells],
+                    [clipped(c, style="dim" if c == NA_TEXT else "") for c in cells],
                 )
             )
         table.show(columns, rows)

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,6 +32,7 @@ from oncall_tui.screens.actions import (
     refuse_if_read_only,
     typed_target,
 )
+from oncall_tui.widgets.display import DisplayText, SafeTable, clipped, display
 from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 EXTEND_BY = timedelta(hours=1)
 
 
-def _cell(value: str, max_chars: int = 200) -> Text:
-    return Text(sanitize_for_display(value, max_chars=max_chars), no_wrap=True, overflow="ellipsis")
+def _cell(value: str, max_chars: int = 200) -> DisplayText:
+    return clipped(value, limit=max_chars)
 
 
 class SilencesScreen(Screen):
@@ -74,12 +74,12 @@ class SilencesScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="silences-title", markup=False)
         yield Static("", id="silences-warning", classes="hidden", markup=False)
-        yield DataTable(id="silences", cursor_type="row")
+        yield SafeTable(id="silences", cursor_type="row")
         yield KeyHints()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("state", "ends in", "matchers", "created by", "comment", "id")
+        table.add_columns(*(display(c) for c in ("state", "ends in", "matchers", "created by", "comment", "id")))
         ro = "  READ-ONLY" if self.oncall.read_only else ""
         self.query_one("#silences-title", Static).update(
             sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro} (loading…)")

@@ -15,8 +15,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from oncall_tui.actions.timeline import TimelineEvent, export_markdown
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.core.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, cap_leaves, sanitize_for_display
 from oncall_tui.screens.actions import notify_error
+from oncall_tui.widgets.display import SafeTable, clipped, display
 from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
@@ -51,11 +52,11 @@ class TimelineScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="timeline-title", markup=False)
-        yield DataTable(id="timeline", cursor_type="row")
+        yield SafeTable(id="timeline", cursor_type="row")
         yield KeyHints()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("time (UTC)", "kind", "event")
+        self.query_one(DataTable).add_columns(display("time (UTC)"), display("kind"), display("event"))
         self.query_one(DataTable).focus()
         self.reload()
 
@@ -77,9 +78,9 @@ class TimelineScreen(Screen):
         table.clear()
         for i, e in enumerate(events):
             table.add_row(
-                Text(e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")),
-                Text(e.kind, style=self._kind_style(e)),
-                Text(sanitize_for_display(e.text, max_chars=500), no_wrap=True, overflow="ellipsis"),
+                display(e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")),
+                display(e.kind, limit=32, style=self._kind_style(e)),
+                clipped(e.text, limit=500),
                 key=str(i),
             )
         if events:
@@ -139,6 +140,10 @@ class TimelineScreen(Screen):
         app.notify(sanitize_for_display(f"postmortem draft written to {path}"), markup=False, timeout=10)
 
 
+#: Detail fields that hold a process's output, shown up to a log line's cap (16 KiB).
+LONG_DETAIL_KEYS = frozenset({"output", "stdout", "stderr", "body", "response"})
+
+
 class EventDetailScreen(ModalScreen[None]):
     """One timeline event in full: its text and every detail field (inert, scrollable)."""
 
@@ -161,9 +166,12 @@ class EventDetailScreen(ModalScreen[None]):
         text.append(f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.kind}\n", style="bold")
         text.append(sanitize_for_display(e.text, multiline=True, max_chars=4000) + "\n")
         for key, value in e.detail.items():
+            # A step's output may be long (a log line's cap); every other value is a label's.
+            limit = MAX_LOG_LINE if key in LONG_DETAIL_KEYS else MAX_LABEL_VALUE
+            value = cap_leaves(value, limit)
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, indent=1)
             text.append(f"\n{sanitize_for_display(str(key), max_chars=80)}: ", style="bold")
-            text.append(sanitize_for_display(shown, multiline=True, max_chars=16_000))
+            text.append(sanitize_for_display(shown, multiline=True))
         with VerticalScroll():
             yield Static(text, id="event-detail")
 

@@ -44,6 +44,7 @@ from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import format_duration_ns
 from oncall_tui.models.tempo import InvalidTraceId, TraceSummary, normalize_trace_id
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, tempo_badge
+from oncall_tui.widgets.display import clipped, display
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import DiffTable
@@ -350,13 +351,13 @@ class TraceListScreen(Screen):
                 (
                     r.trace_id,
                     [
-                        Text(r.kind_label, style=kind_style, no_wrap=True, overflow="ellipsis"),
-                        Text(sanitize_for_display(r.root_service or "–", max_chars=64), no_wrap=True, overflow="ellipsis"),
-                        Text(sanitize_for_display(r.operation or "–", max_chars=200), no_wrap=True, overflow="ellipsis"),
-                        Text(_utc(r.start_ns / 1e9, "%H:%M:%S") if r.start_ns else "–"),
-                        Text(format_duration_ns(r.duration_ns).rjust(8), style=slow_style if "slow" in r.kinds else ""),
-                        Text(("–" if r.spans is None else str(r.spans)).rjust(5)),
-                        Text(("–" if r.errors is None else str(r.errors)).rjust(4), style=err_style if r.errors else ""),
+                        clipped(r.kind_label, style=kind_style),
+                        clipped(r.root_service or "–", limit=64),
+                        clipped(r.operation or "–", limit=200),
+                        display(_utc(r.start_ns / 1e9, "%H:%M:%S") if r.start_ns else "–"),
+                        display(format_duration_ns(r.duration_ns).rjust(8), style=slow_style if "slow" in r.kinds else ""),
+                        display(("–" if r.spans is None else str(r.spans)).rjust(5)),
+                        display(("–" if r.errors is None else str(r.errors)).rjust(4), style=err_style if r.errors else ""),
                     ],
                 )
             )

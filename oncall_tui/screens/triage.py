@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from oncall_tui.clients.errors import clean_message
 from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
@@ -18,6 +20,8 @@ from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
@@ -65,6 +69,8 @@ class TriageScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.data: TriageData | None = None
+        #: Why the last refresh failed inside the app (a bug, not a backend): shown on screen.
+        self.refresh_error: str | None = None
         self.narrow_to: str | None = None
         self.filters: dict[str, str] = {"signals": "", "alerts": ""}
         self._filter_target = "signals"
@@ -92,10 +98,19 @@ class TriageScreen(Screen):
     @work(exclusive=True, group="triage-refresh", exit_on_error=False, description="triage refresh")
     async def refresh_data(self) -> None:
         app = self.oncall
-        data = await app.session.fetch_triage(app.time_range)
-        self.data = data
-        self.render_data()
-        app.data_loaded(data)
+        try:
+            data = await app.session.fetch_triage(app.time_range)
+            self.data = data
+            self.render_data()
+            app.data_loaded(data)
+        except Exception as exc:  # noqa: BLE001 - a bug must show on screen, not blank the triage
+            log.exception("triage refresh failed")
+            self.refresh_error = f"triage refresh failed: {type(exc).__name__}: {clean_message(exc)} (the data shown may be old)"
+            self.render_header()
+        else:
+            if self.refresh_error is not None:
+                self.refresh_error = None
+                self.render_header()
 
     def render_data(self) -> None:
         self.render_header()
@@ -144,6 +159,8 @@ class TriageScreen(Screen):
             for src in app.session.sources.values()
             if src.error
         ]
+        if self.refresh_error is not None:
+            problems.insert(0, self.refresh_error)
         box = self.query_one("#problems", Static)
         update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
         box.set_class(not problems, "hidden")

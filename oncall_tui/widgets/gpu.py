@@ -2,8 +2,8 @@
 the local NVML GPUs and their processes.
 
 No I/O here and no client imports: the fleet table takes :class:`~oncall_tui.core.gpu.FleetGpu`
-rows; the local tables take ready-made ``Text`` cells from the screen. Every label value goes
-through :func:`~oncall_tui.core.gpu.fleet_row` (sanitised) and into ``rich.text.Text`` cells,
+rows; the local tables take ready-made ``DisplayText`` cells from the screen. Every label value goes
+through :func:`~oncall_tui.core.gpu.fleet_row` (sanitised) and into ``DisplayText`` cells,
 never markup.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.text import Text
 
 from oncall_tui.core import format as fmt
 from oncall_tui.core.gpu import FleetGpu, fleet_row
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
+from oncall_tui.widgets.display import DisplayText, clipped
 from oncall_tui.widgets.tables import DiffTable
 
 Colors = Callable[[str], str]
@@ -108,7 +108,7 @@ class CellTable(DiffTable):
 
     _widths: list[tuple[str, int | None]] | None = None
 
-    def show(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[Text]]]) -> None:
+    def show(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[DisplayText]]]) -> None:
         widths = list(columns)
         if self._widths is not None and widths != self._widths and self.columns:
             selected = self.selected_key
@@ -137,7 +137,7 @@ class FleetTable(CellTable):
         self.show([(label, w) for label, _, w in columns], cells)
 
     @staticmethod
-    def _cell(gpu: FleetGpu, row: dict[str, str], field: str, color: Colors) -> Text:
+    def _cell(gpu: FleetGpu, row: dict[str, str], field: str, color: Colors) -> DisplayText:
         style = ""
         if field == "xid":
             info = gpu.xid_info
@@ -155,7 +155,7 @@ class FleetTable(CellTable):
             style = "bold"
         elif field == "pod" and not gpu.pod:
             style = "dim"
-        return Text(row.get(field, ""), style=style.strip(), overflow="ellipsis", no_wrap=True)
+        return clipped(row.get(field, ""), style=style.strip())
 
 
 def row_namespace(gpu: FleetGpu) -> str:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Static
 
 from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.widgets.display import display
 
 
 def update_if_changed(widget: Static, text: str) -> None:
-    """Show ``text`` (as inert Text) only when it changed: an update costs a layout and a repaint."""
+    """Show ``text`` (as :class:`DisplayText`: sanitised, line breaks kept) only when it changed:
+    an update costs a layout and a repaint. Every header field and badge goes through here."""
     if getattr(widget, "_shown", None) != text:
         widget._shown = text  # type: ignore[attr-defined]
-        widget.update(Text(text))
+        widget.update(display(text, multiline=True, limit=None))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The two triage tables: golden signals per service, and the alerts.
 
-Both are ``DataTable``s fed with ``rich.text.Text`` cells (never markup strings: label values
+Both are ``DataTable``s fed with :class:`~oncall_tui.widgets.display.DisplayText` cells (never markup strings: label values
 and annotations come from the backends). A refresh updates only cells whose text changed, so
 an idle screen writes almost nothing to the terminal; the cursor stays on the same row key.
 """
@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from oncall_tui.core import format as fmt
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.sparkline import sparkline
 from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
+from oncall_tui.widgets.display import DisplayText, SafeTable, check_display, clipped, display
 
 Colors = Callable[[str], str]
 SPARK = 8
@@ -26,11 +24,7 @@ SPARK = 8
 FULL_REPAINT_SHARE = 0.5
 
 
-def _safe(value: object, limit: int = MAX_LABEL_VALUE) -> str:
-    return sanitize_for_display(str(value), max_chars=limit)
-
-
-class DiffTable(DataTable):
+class DiffTable(SafeTable):
     """A DataTable that redraws only what changed between two renders of the same rows.
 
     The cursor row keeps its cells' own colours (a red error rate stays red when selected).
@@ -45,7 +39,7 @@ class DiffTable(DataTable):
         kwargs.setdefault("cursor_foreground_priority", "renderable")
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
-    def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[Text]]]) -> None:
+    def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[DisplayText]]]) -> None:
         keys = [str(c.key.value) for c in self.ordered_columns]
         wanted = [label for label, _ in columns]
         current_rows = [str(r.key.value) for r in self.ordered_rows]
@@ -54,7 +48,7 @@ class DiffTable(DataTable):
             self.clear(columns=keys != wanted)
             if keys != wanted:
                 for label, width in columns:
-                    self.add_column(Text(label, style="bold"), key=label, width=width)
+                    self.add_column(display(label, style="bold"), key=label, width=width)
             for key, cells in rows:
                 self.add_row(*cells, key=key)
             if selected is not None and selected in [k for k, _ in rows]:
@@ -64,6 +58,7 @@ class DiffTable(DataTable):
         for row_index, (key, cells) in enumerate(rows):
             for col_index, (label, cell) in enumerate(zip(wanted, cells, strict=True)):
                 if self.get_cell(key, label) != cell:
+                    check_display(cell, "a table cell")
                     # update_cell() would repaint the whole table for each cell.
                     self._data[RowKey(key)][ColumnKey(label)] = cell
                     changed.append(Coordinate(row_index, col_index))
@@ -112,32 +107,32 @@ class SignalsTable(DiffTable):
         self.set_table(columns, cells)
 
     @staticmethod
-    def _cells(r: SignalRow, wide: bool, traffic_trend: bool, p99_trend: bool, color: Colors) -> list[Text]:
+    def _cells(r: SignalRow, wide: bool, traffic_trend: bool, p99_trend: bool, color: Colors) -> list[DisplayText]:
         def lvl(name: str) -> str:
             level = r.levels.get(name, "ok")
             return "" if level == "ok" else f"bold {color('level-' + level)}"
 
-        def spark(signal: str, name: str | None = None) -> Text:
+        def spark(signal: str, name: str | None = None) -> DisplayText:
             style = color("sparkline-high") if name and r.levels.get(name, "ok") != "ok" else color("sparkline-low")
-            return Text(sparkline(r.history.get(signal, []), SPARK, scale=r.spark_scale.get(signal)), style=style)
+            return display(sparkline(r.history.get(signal, []), SPARK, scale=r.spark_scale.get(signal)), style=style)
 
         v = r.values
         name_style = f"bold {color('level-' + r.worst_level)}" if r.worst_level != "ok" else ""
-        cells = [Text(_safe(r.service, 64), style=name_style, overflow="ellipsis", no_wrap=True), Text(fmt.rate(v["traffic"]))]
+        cells = [clipped(r.service, limit=64, style=name_style), display(fmt.rate(v["traffic"]))]
         if traffic_trend:
             cells.append(spark("traffic"))
-        cells += [Text(fmt.percent(v["errors"]), style=lvl("errors")), spark("errors", "errors")]
+        cells += [display(fmt.percent(v["errors"]), style=lvl("errors")), spark("errors", "errors")]
         if wide:
-            cells += [Text(fmt.seconds(v["latency_p50"])), Text(fmt.seconds(v["latency_p95"]))]
-        cells.append(Text(fmt.seconds(v["latency_p99"]), style=lvl("latency_p99")))
+            cells += [display(fmt.seconds(v["latency_p50"])), display(fmt.seconds(v["latency_p95"]))]
+        cells.append(display(fmt.seconds(v["latency_p99"]), style=lvl("latency_p99")))
         if p99_trend:
             cells.append(spark("latency_p99", "latency_p99"))
-        cells.append(Text(fmt.saturation(v["saturation"], r.saturation_unit), style=lvl("saturation")))
+        cells.append(display(fmt.saturation(v["saturation"], r.saturation_unit), style=lvl("saturation")))
         if wide:
             cells += [
                 spark("saturation", "saturation"),
-                Text(fmt.burn(r.burn_rate), style=lvl("burn")),
-                Text(str(r.firing_alerts) if r.firing_alerts else ""),
+                display(fmt.burn(r.burn_rate), style=lvl("burn")),
+                display(str(r.firing_alerts) if r.firing_alerts else ""),
             ]
         return cells
 
@@ -147,7 +142,7 @@ class AlertsTable(DiffTable):
 
     def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
         wide = width >= 110
-        columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", 24 if wide else 20), ("SERVICE", 15 if wide else 12), ("AGE", 4)]
+        columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", 24 if wide else 20), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
         columns.append(("STATE", 30 if wide else 9))
         used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
         columns.append(("SUMMARY", max(width - used, 10)))
@@ -166,12 +161,14 @@ class AlertsTable(DiffTable):
                 (
                     key,
                     [
-                        Text(a.severity[:4].upper(), style=sev_style),
-                        Text(_safe(a.name, 128), style=base, overflow="ellipsis", no_wrap=True),
-                        Text(_safe(a.service or "–", 64), style=base, overflow="ellipsis", no_wrap=True),
-                        Text(format_age(a.age(now)), style=base),
-                        Text(_safe(a.state_detail if wide else a.state, 200), style=state_style, overflow="ellipsis", no_wrap=True),
-                        Text(_safe(a.summary, 300), style=base, overflow="ellipsis", no_wrap=True),
+                        # The label is cut to four characters *after* it is made visible:
+                        # "\x1b[2J" shows as "\X1B", never as a screen wipe.
+                        display(display(a.severity).plain[:4].upper(), style=sev_style),
+                        clipped(a.name, limit=128, style=base),
+                        clipped(a.service or "–", limit=64, style=base),
+                        clipped(format_age(a.age(now)), limit=8, style=base),
+                        clipped(a.state_detail if wide else a.state, limit=200, style=state_style),
+                        clipped(a.summary, limit=300, style=base),
                     ],
                 )
             )
