@@ -10,10 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from oncall_tui.clients.http import SKEW_WARN_SECONDS
 from oncall_tui.clients.probe import ProbeResult, probe_endpoint
 from oncall_tui.settings import Context, Settings
-
-SKEW_WARN_SECONDS = 30.0
 
 
 async def run_checks(

@@ -106,13 +106,25 @@ async def test_backoff_is_capped() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("7", 7.0), ("0", 1.0), ("100000", 300.0)],
+    [("7", 7.0), ("0", 1.0), ("-1", 1.0)],
 )
 async def test_429_honours_retry_after_clamped(header: str, expected: float) -> None:
     script = Script(httpx.Response(429, headers={"Retry-After": header}), httpx.Response(200, json=OK_QUERY))
     sleeps = Sleeps()
     await prom_with(script, sleeps).query("up")
     assert sleeps.delays == [expected]
+
+
+@pytest.mark.parametrize(("header", "expected"), [("86400", 300.0), ("60", 60.0)])
+async def test_long_retry_after_is_not_slept_inside_the_request(header: str, expected: float) -> None:
+    """A wait longer than a few seconds is handed to the caller (RETRYING badge, next try
+    later) instead of one request hanging for minutes with nothing on screen."""
+    script = Script(httpx.Response(503, headers={"Retry-After": header}), httpx.Response(200, json=OK_QUERY))
+    sleeps = Sleeps()
+    with pytest.raises(SourceUnavailable) as info:
+        await prom_with(script, sleeps).query("up")
+    assert sleeps.delays == [] and len(script.requests) == 1
+    assert info.value.retry_after == expected
 
 
 async def test_retry_after_as_http_date() -> None:

@@ -49,6 +49,8 @@ DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 THREAD_PARSE_BYTES = 1024 * 1024
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_REDIRECTS = 5
+#: |server clock - ours| above this is warned about (R4.6), in the app and by ``check``.
+SKEW_WARN_SECONDS = 30.0
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -62,6 +64,10 @@ class RetryPolicy:
     cap: float = 60.0
     retry_after_min: float = 1.0
     retry_after_max: float = 300.0
+    #: A wait longer than this is not slept inside the request: the error is raised with
+    #: ``retry_after`` set, so the caller shows RETRYING (next in Xs) and asks again later,
+    #: instead of one request hanging for the five minutes a ``Retry-After: 86400`` asks for.
+    max_inline_wait: float = 10.0
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
@@ -132,6 +138,8 @@ class ApiClient:
     max_bytes: int = DEFAULT_MAX_BYTES
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    #: Our clock (the app's; tests and the demo pass their own): the skew is measured against it.
+    clock: Callable[[], float] = time.time
 
     source = "backend"
 
@@ -151,7 +159,7 @@ class ApiClient:
 
     def server_now(self) -> datetime:
         """Now, on the server's clock when the skew is known (R4.6)."""
-        return datetime.fromtimestamp(time.time() + (self.clock_skew or 0.0), UTC)
+        return datetime.fromtimestamp(self.clock() + (self.clock_skew or 0.0), UTC)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -199,6 +207,9 @@ class ApiClient:
             if attempt >= policy.max_retries:
                 raise err
             delay = policy.delay(attempt, self.rng, retry_after)
+            if delay > policy.max_inline_wait:
+                err.retry_after = delay
+                raise err
             attempt += 1
             self.retries_done += 1
             log.info("%s; retry %d in %.1fs", err, attempt, delay)
@@ -365,4 +376,4 @@ class ApiClient:
             return
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        self.clock_skew = when.timestamp() - time.time()
+        self.clock_skew = when.timestamp() - self.clock()

@@ -21,6 +21,7 @@ from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
+from oncall_tui.clients.http import SKEW_WARN_SECONDS
 from oncall_tui.clients.prometheus import PrometheusClient
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
@@ -30,6 +31,7 @@ from oncall_tui.core.triage import (
     TriageAlert,
     build_rows,
     firing_by_service,
+    format_age,
     merge_alerts,
 )
 from oncall_tui.models.alertmanager import Silence
@@ -103,7 +105,7 @@ class BackendSession:
             except BackendError as exc:
                 self._setup_errors[kind] = exc
                 continue
-            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects))
+            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects, clock=clock))
         #: Grafana (annotations): built when the context names a grafana endpoint.
         self.grafana: GrafanaClient | None = None
         self.grafana_error: BackendError | None = None
@@ -149,7 +151,9 @@ class BackendSession:
         start, end, step = time_range.window(now, points=RANGE_POINTS)
         range_key = (start, end, step, tuple(sorted(queries.items())))
         prom_jobs: dict[str, Any] = {}
-        if self.prometheus is not None:
+        # A backend that answered Retry-After is left alone until then (its last data stays).
+        waiting = {kind for kind, src in self.sources.items() if src.waiting(now)}
+        if self.prometheus is not None and "prometheus" not in waiting:
             # Current values: an instant query per signal at "now" (or the pinned end).
             at = now if time_range.end is None else min(time_range.end, now)
             for signal, expr in queries.items():
@@ -162,7 +166,7 @@ class BackendSession:
                         )
             prom_jobs["prom_alerts"] = self.prometheus.alerts()
         am_jobs: dict[str, Any] = {}
-        if self.alertmanager is not None:
+        if self.alertmanager is not None and "alertmanager" not in waiting:
             am_jobs["am_alerts"] = self.alertmanager.alerts()
             am_jobs["silences"] = self.alertmanager.silences()
         warnings: list[str] = []
@@ -181,10 +185,24 @@ class BackendSession:
                 self._raw.update(zip(jobs, results, strict=True))
                 warnings += [w for r in results for w in getattr(r, "warnings", [])]
             elif isinstance(failure, BackendError):
-                self.sources[kind].failed(self.clock(), failure.badge, str(failure))
+                self.sources[kind].failed(self.clock(), failure.badge, str(failure), retry_after=failure.retry_after)
             else:
                 self.sources[kind].failed(self.clock(), "ERROR", f"{kind}: {type(failure).__name__}")
+        warnings += self._skew_warnings()
         return self._assemble(services, queries, time_range, warnings)
+
+    def _skew_warnings(self) -> list[str]:
+        """R4.6: a server whose ``Date`` is far from our clock is said so on screen."""
+        out = []
+        for client in (self.prometheus, self.alertmanager):
+            skew = client.clock_skew if client is not None else None
+            if skew is not None and abs(skew) > SKEW_WARN_SECONDS:
+                way = "ahead of" if skew > 0 else "behind"
+                out.append(
+                    f"{client.name} clock is {format_age(abs(skew))} {way} this machine's"  # type: ignore[union-attr]
+                    " (silence times use the server's clock)"
+                )
+        return out
 
     async def _services_for_refresh(self, now: float) -> list[Service]:
         if self.context.services or self.prometheus is None:

@@ -263,18 +263,28 @@ class SourceState:
     error: str | None = None
     error_badge: str | None = None
     failing_since: float | None = None
+    #: When the backend asked us (``Retry-After``) to come back; no request before then.
+    retry_at: float | None = None
 
     def ok(self, now: float) -> None:
         self.last_ok, self.error, self.error_badge, self.failing_since = now, None, None, None
+        self.retry_at = None
 
-    def failed(self, now: float, badge: str, message: str) -> None:
+    def failed(self, now: float, badge: str, message: str, *, retry_after: float | None = None) -> None:
         if self.failing_since is None:
             self.failing_since = now
         self.error, self.error_badge = message, badge
+        self.retry_at = now + retry_after if retry_after is not None else None
+
+    def waiting(self, now: float) -> bool:
+        """Whether the backend's ``Retry-After`` still holds (skip this refresh's requests)."""
+        return self.retry_at is not None and now < self.retry_at
 
     def status(self, now: float) -> str:
         if self.error_badge == "AUTH-FAILED":
             return "auth"
+        if self.waiting(now):
+            return "retrying"
         if self.error is not None:
             return "stale" if self.last_ok is not None else "down"
         if self.last_ok is None:

@@ -154,6 +154,8 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
     SilenceForm Input { height: 3; }
     SilenceForm RadioSet { layout: horizontal; height: auto; width: auto; }
     SilenceForm #silence-affects { color: $warning; }
+    SilenceForm #silence-markers { color: $error; }
+    SilenceForm .hidden { display: none; }
     SilenceForm #silence-error { color: $error; }
     SilenceForm #silence-buttons { height: auto; align-horizontal: right; }
     SilenceForm Button { margin: 0 1; }
@@ -180,6 +182,7 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
             yield Static(Text("Silence ") + _text(self.alert.name, 200), id="silence-title")
             yield Label("Matchers (name=\"value\", =~ for regex)")
             yield Input(format_matchers(matchers_from_labels(self.alert.labels)), id="silence-matchers")
+            yield Static("", id="silence-markers", classes="hidden")
             yield Static("", id="silence-affects")
             yield Label("Duration")
             with RadioSet(id="silence-presets"):
@@ -217,12 +220,24 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
         except (InvalidSilence, ValueError) as exc:
             box.update(_text(f"matchers: {exc}", 300))
             return
+        self._show_markers(matchers)
         now = self.now_server()
         probe = SilenceSpec.model_construct(matchers=matchers, starts_at=now, ends_at=now + timedelta(hours=1))
         hits = affected(probe, self.alerts)
         names = sorted({getattr(a, "name", "?") for a in hits})
         shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
         box.update(_text(f"affects {len(hits)} firing alert{'s' if len(hits) != 1 else ''}" + (f": {shown}" if shown else ""), 400))
+
+    def _show_markers(self, matchers: Sequence[Any]) -> None:
+        """R1.3: a value with invisible or control characters (typed as ``\\u200b`` in the
+        editable line) is spelled out with ``<U+200B>`` markers, so two look-alike values
+        cannot be confused."""
+        odd = [m for m in matchers if sanitize_for_display(m.value) != m.value]
+        box = self.query_one("#silence-markers", Static)
+        box.set_class(not odd, "hidden")
+        if odd:
+            shown = ", ".join(f'{m.name}{m.operator}"{sanitize_for_display(m.value, max_chars=200)}"' for m in odd)
+            box.update(_text(f"⚠ invisible or control characters in: {shown}", 600))
 
     @on(Input.Changed, "#silence-matchers")
     def _matchers_changed(self) -> None:

@@ -136,7 +136,13 @@ class TriageScreen(Screen):
         app = self.oncall
         now = app.clock()
         badges = [
-            SourceBadge(name, src.status(now), format_age(src.age(now)), src.error or "")
+            SourceBadge(
+                name,
+                src.status(now),
+                format_age(src.age(now)),
+                src.error or "",
+                next_in=format_age(src.retry_at - now) if src.retry_at is not None else "",
+            )
             for name, src in app.session.sources.items()
         ]
         ctx = app.context
@@ -161,6 +167,9 @@ class TriageScreen(Screen):
         ]
         if self.refresh_error is not None:
             problems.insert(0, self.refresh_error)
+        if self.data is not None:
+            # Prometheus "partial result" warnings and clock skew (R4.3, R4.6).
+            problems += [f"⚠ {w}" for w in dict.fromkeys(self.data.warnings)][:3]
         box = self.query_one("#problems", Static)
         update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
         box.set_class(not problems, "hidden")

@@ -23,13 +23,17 @@ def update_if_changed(widget: Static, text: str) -> None:
 @dataclass(frozen=True)
 class SourceBadge:
     name: str
-    status: str  # loading | fresh | stale | down | auth
+    status: str  # loading | fresh | retrying | stale | down | auth
     age: str
     reason: str = ""
+    #: For ``retrying``: how long until the next request (``23h59m``).
+    next_in: str = ""
 
     def text(self) -> str:
-        label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…"}
+        label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…", "retrying": "RETRYING"}
         age = f" {self.age}" if self.status in ("fresh", "stale") else ""
+        if self.status == "retrying" and self.next_in:
+            age = f" next in {self.next_in}"
         return f"{self.name} {label.get(self.status, self.status)}{age}"
 
 
@@ -60,6 +64,7 @@ class StatusHeader(Horizontal):
     StatusHeader .-loading { color: $foreground-muted; }
     StatusHeader .-stale { color: $source-stale; text-style: dim italic; }
     StatusHeader .-down, StatusHeader .-auth { color: $source-down; text-style: bold; }
+    StatusHeader .-retrying { color: $source-stale; text-style: bold; }
     StatusHeader .hidden { display: none; }
     """
 
@@ -87,5 +92,5 @@ class StatusHeader(Horizontal):
             box.mount_all(labels)
         for label, badge in zip(labels, state.sources, strict=True):
             update_if_changed(label, badge.text())
-            for status in ("fresh", "stale", "down", "auth", "loading"):
+            for status in ("fresh", "stale", "down", "auth", "loading", "retrying"):
                 label.set_class(badge.status == status, f"-{status}")
