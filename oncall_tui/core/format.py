@@ -20,7 +20,7 @@ def _special(value: float | None) -> str | None:
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     if abs(value) >= 1e9:  # no cell is wide enough for all the digits
-        return f"{value:.1e}"
+        return f"{value:.0e}"
     return None
 
 
