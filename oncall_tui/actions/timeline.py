@@ -124,8 +124,8 @@ def alert_changes(
     after = {_alert_key(a): a for a in current_alerts}
     events: list[TimelineEvent] = []
 
-    def add(alert: TriageAlert, change: str, text: str) -> None:
-        events.append(TimelineEvent(at=now, kind="alert", text=cap(text, 2 * MAX_LABEL_VALUE), detail=_alert_detail(alert, change)))
+    def add(alert: TriageAlert, change: str, text: str, at: datetime | None = None) -> None:
+        events.append(TimelineEvent(at=at or now, kind="alert", text=cap(text, 2 * MAX_LABEL_VALUE), detail=_alert_detail(alert, change)))
 
     for key, cur in after.items():
         old = before.get(key)
@@ -137,7 +137,10 @@ def alert_changes(
         if not was_firing:
             state = f" [{cur.state}]" if cur.state != "firing" else ""
             summary = f": {cur.summary}" if cur.summary else ""
-            add(cur, "firing", f"{cur.name} ({cur.severity}) started firing{state}{summary}")
+            # The onset is the server's startsAt, not when this app first saw the alert: the
+            # postmortem's "start" must not move to whenever the responder opened the app.
+            onset = cur.starts_at if cur.starts_at is not None and cur.starts_at.tzinfo and cur.starts_at.year > 1 else None
+            add(cur, "firing", f"{cur.name} ({cur.severity}) started firing{state}{summary}", onset)
         elif old is not None and old.state != "silenced" and cur.state == "silenced":
             add(cur, "silenced", f"{cur.name} {cur.state_detail}")
         elif old is not None and old.state == "silenced" and cur.state != "silenced":

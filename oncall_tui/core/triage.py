@@ -117,7 +117,10 @@ def build_rows(
             (p99 or 0.0) / p99_warn,
             (row.burn_rate or 0.0) / thresholds.burn_warn,
         ]
-        row.score = max(badness) + 10.0 * row.firing_alerts
+        # Signals rank services; a firing alert only lifts a service whose signals look fine
+        # into the degraded group (so silencing an alert never drops an 11 %-errors service
+        # below one at 0.3 %).
+        row.score = max(max(badness), 1.0 if row.firing_alerts else 0.0)
         rows.append(row)
     # Degraded services (score >= 1: over a threshold, or alerting) worst first, in half-octave
     # buckets of badness (then by name); healthy ones by name. Noise then rarely reshuffles the
@@ -244,11 +247,11 @@ def _triage_alert(
 
 
 def firing_by_service(alerts: Iterable[TriageAlert]) -> dict[str, int]:
-    """Count of firing (not silenced/inhibited/pending) alerts per service, for ranking."""
+    """Number of firing (not silenced/inhibited/pending) alerts per service (the ALERTS column)."""
     counts: dict[str, int] = {}
     for a in alerts:
         if a.state == "firing" and a.service:
-            counts[a.service] = counts.get(a.service, 0) + (3 if a.severity == "critical" else 1)
+            counts[a.service] = counts.get(a.service, 0) + 1
     return counts
 
 

@@ -55,7 +55,9 @@ class CommandLine(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="command-cancel")]
     DEFAULT_CSS = """
     CommandLine { align: left bottom; background: transparent; }
-    CommandLine Input { dock: bottom; width: 100%; border: none; height: 1; padding: 0 1; background: $panel; }
+    CommandLine Input { dock: bottom; width: 100%; height: 1; padding: 0 1; background: $panel; }
+    /* Input's own ":focus" rule draws a tall border, which in one row leaves no room for text. */
+    CommandLine Input, CommandLine Input:focus { border: none; }
     """
 
     def compose(self) -> ComposeResult:

@@ -55,6 +55,7 @@ class SilencesScreen(Screen):
         Binding("j", "cursor_down", "Down", show=False, id="silences-down"),
         Binding("k", "cursor_up", "Up", show=False, id="silences-up"),
         Binding("escape", "back", "Back", id="silences-back"),
+        Binding("q", "back", "Back", show=False, id="silences-back-q"),  # q is "back" everywhere but triage
     ]
     DEFAULT_CSS = """
     SilencesScreen #silences-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }

@@ -40,6 +40,7 @@ class TimelineScreen(Screen):
         Binding("k", "cursor_up", "Up", show=False, id="timeline-up"),
         Binding("G", "cursor_bottom", "Latest", show=False, id="timeline-bottom"),
         Binding("escape", "app.switch_mode('triage')", "Triage", id="timeline-back"),
+        Binding("q", "app.switch_mode('triage')", "Triage", show=False, id="timeline-back-q"),
     ]
     DEFAULT_CSS = """
     TimelineScreen #timeline-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }

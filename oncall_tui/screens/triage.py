@@ -32,7 +32,7 @@ class TriageScreen(Screen):
     """Header, signals table (worst first), alerts table, filter line, footer."""
 
     BINDINGS = [
-        Binding("ctrl+r", "refresh_now", "Refresh", id="refresh"),
+        Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="refresh"),
         Binding("Z", "toggle_pause", "Pause", id="pause"),
         Binding("[", "pan(-1)", "Earlier", show=False, id="pan-back"),
         Binding("]", "pan(1)", "Later", show=False, id="pan-forward"),
@@ -40,9 +40,12 @@ class TriageScreen(Screen):
         Binding("-", "zoom(-1)", "Zoom out", show=False, id="zoom-out"),
         Binding("0", "live", "Live", show=False, id="live"),
         Binding("/", "filter", "Filter", id="filter"),
-        Binding("space", "narrow", "Only this service", id="narrow"),
+        Binding("space", "narrow", "Only this service", show=False, id="narrow"),
         Binding("enter", "drill", "Detail", id="drill"),
-        Binding("tab", "focus_next", "Next table", show=False, id="next-pane"),
+        # A Screen has no action_focus_next (only App does): "focus_next" here did nothing, so
+        # no alert could be selected by keyboard. The two tables swap focus explicitly.
+        Binding("tab", "next_pane", "Next table", show=False, id="next-pane"),
+        Binding("shift+tab", "next_pane", "Previous table", show=False, id="previous-pane"),
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
         Binding("g", "cursor_top", "Top", show=False, id="top"),
@@ -197,6 +200,11 @@ class TriageScreen(Screen):
     def _table(self) -> DataTable:
         focused = self.focused
         return focused if isinstance(focused, DataTable) else self.query_one(SignalsTable)
+
+    def action_next_pane(self) -> None:
+        """``tab``/``shift+tab``: signals ⇄ alerts (the filter line, when open, is left first)."""
+        target = SignalsTable if isinstance(self.focused, AlertsTable) else AlertsTable
+        self.query_one(target).focus()
 
     def action_cursor_down(self) -> None:
         self._table().action_cursor_down()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -89,6 +90,16 @@ class DiffTable(SafeTable):
 class SignalsTable(DiffTable):
     """Golden signals, one row per service, worst first."""
 
+    # Shown in the key line while this table has focus (ids shared with the app's bindings,
+    # so a remap in the config's keymap applies here too).
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Detail", id="drill"),
+        Binding("l", "app.logs", "Logs", id="logs"),
+        Binding("x", "app.traces", "Traces", id="traces"),
+        Binding("u", "app.gpu", "GPUs", id="gpu"),
+        Binding("R", "app.rollback", "Rollback", id="rollback"),
+    ]
+
     def show_rows(self, rows: Sequence[SignalRow], *, width: int, color: Colors) -> None:
         wide = width >= 110
         columns: list[tuple[str, int | None]] = [("SERVICE", 18 if wide else 15), ("RPS", 6)]
@@ -140,9 +151,23 @@ class SignalsTable(DiffTable):
 class AlertsTable(DiffTable):
     """Firing, pending, silenced and inhibited alerts, grouped by severity then age."""
 
+    BINDINGS = [
+        Binding("S", "app.silence_alert", "Silence", id="silence"),
+        Binding("A", "app.ack_alert", "Ack", id="ack"),
+        Binding("l", "app.logs", "Logs", id="logs"),
+        Binding("x", "app.traces", "Traces", id="traces"),
+        Binding("u", "app.gpu", "GPUs", id="gpu"),
+        Binding("b", "app.runbook", "Runbook", id="runbook"),
+        Binding("enter", "select_cursor", "Detail", id="drill"),
+    ]
+
     def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
         wide = width >= 110
-        columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", 24 if wide else 20), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
+        # The name is what a responder reads first and pastes into chat: as wide as the
+        # longest one (up to 40 columns when the terminal is wide), the summary gets the rest.
+        longest = max((len(a.name) for a in alerts), default=10)
+        name_width = max(12, min(longest, 40 if width >= 140 else 30 if wide else 20))
+        columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", name_width), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
         columns.append(("STATE", 30 if wide else 9))
         used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
         columns.append(("SUMMARY", max(width - used, 10)))
