@@ -1,0 +1,106 @@
+"""Journeys through the demo, by keys only, in a pty (see harness.py).
+
+Before the fixes of issue 12, ``test_tab_then_S_opens_the_silence_form`` and
+``test_the_3am_page`` failed at their first ``tab`` (the triage screen bound ``tab`` to a
+``focus_next`` action a Screen does not have, so focus never reached the alerts table),
+``test_command_line_shows_what_you_type`` found an empty row, and ``test_q_is_back`` quit.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.journeys.harness import Terminal
+
+CRITICAL = "LLMServerHighErrorRate"
+
+
+def demo(tmp_path: Path, *, cols: int = 120, rows: int = 40, args: tuple[str, ...] = ()) -> Terminal:
+    t = Terminal(["--demo", *args], cols=cols, rows=rows, env={"XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path)
+    t.wait_for(re.compile(r"CRIT\s+LLMServer"), timeout=30)
+    t.settle()
+    return t
+
+
+def key_line(t: Terminal) -> str:
+    return t.line(t.rows - 1)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_tab_then_S_opens_the_silence_form(tmp_path: Path, size: tuple[int, int]) -> None:
+    with demo(tmp_path, cols=size[0], rows=size[1]) as t:
+        assert "Detail" in key_line(t) and "Silence" not in key_line(t)  # signals: enter l x u R
+        t.press("tab")
+        t.wait_until(lambda s: " S Silence" in s.splitlines()[-1], what="the alerts table's keys in the key line")
+        t.press("S")
+        screen = t.wait_for("Matchers")
+        assert "Silence LLMServerHigh" in screen.replace("\n", " ")
+        assert "select an alert first" not in screen
+
+
+def test_the_3am_page(tmp_path: Path) -> None:
+    """Worst service first, the critical alert on top; every drill-down key from that alert
+    opens its screen and esc comes back to the triage with the alert still selected."""
+    with demo(tmp_path, cols=160, rows=45) as t:
+        lines = t.screen().splitlines()
+        first_service = lines[2].split()[0]
+        assert first_service == "llm-server"  # 11 % errors: worst first
+        t.press("tab")
+        t.wait_until(lambda s: "S Silence" in s.splitlines()[-1])
+        row = next(line for line in t.screen().splitlines() if CRITICAL in line)
+        assert row.split()[0] == "CRIT"
+        assert f"{CRITICAL}" in row  # the whole name, not cut at 25 columns
+        for key, marker in (("l", "LogQL"), ("x", "TRACES"), ("u", "GPU"), ("b", "RUNBOOK")):
+            t.press(key)
+            t.wait_until(lambda s, m=marker: m.lower() in s.lower() and "ALERTS:" not in s, timeout=20, what=f"{key} screen")
+            t.press("esc")
+            t.wait_for("ALERTS:", timeout=10)
+            t.settle()
+            assert "S Silence" in key_line(t), f"focus left the alerts table after {key}"
+        t.press("S")
+        assert f"Silence {CRITICAL}" in t.wait_for("Matchers")
+
+
+def test_command_line_shows_what_you_type(tmp_path: Path) -> None:
+    with demo(tmp_path) as t:
+        t.press(":")
+        t.type_text("svc feature-store")
+        t.wait_for(":svc feature-store")
+        t.press("enter")
+        t.wait_until(lambda s: "feature-store" in s.splitlines()[0] or "feature-store" in s.splitlines()[1], what="the service detail")
+
+
+def test_q_is_back_from_silences_and_timeline(tmp_path: Path) -> None:
+    with demo(tmp_path) as t:
+        t.press("s")
+        t.wait_for("SILENCES in demo")
+        t.press("q")
+        t.wait_for("ALERTS:")
+        t.press("6")
+        t.wait_for("TIMELINE of demo")
+        t.press("q")
+        t.wait_for("ALERTS:")
+        assert t.proc.poll() is None
+
+
+def test_alerts_column_is_a_count(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=160, rows=45) as t:
+        row = next(line for line in t.screen().splitlines() if line.split()[:1] == ["llm-server"])
+        # llm-server has one firing alert (the critical); the warning is inhibited
+        assert row.split()[-1] == "1", row
+
+
+def test_timeline_onset_is_the_servers_start_time(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=160, rows=45) as t:
+        t.press("6")
+        screen = t.wait_for(f"{CRITICAL} (critical) started firing")
+        row = next(line for line in screen.splitlines() if f"{CRITICAL} (critical) started firing" in line)
+        started = re.search(r"\d\d:\d\d:\d\d", row).group(0)  # type: ignore[union-attr]
+        header_now = re.search(r"(\d\d:\d\d:\d\d)", t.line(0))
+        # the demo's critical alert has been firing ~12 minutes before the app started
+        assert started != (header_now.group(1) if header_now else None)
+        rows = [line for line in screen.splitlines() if re.match(r"\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line)]
+        assert rows == sorted(rows)

@@ -1,0 +1,113 @@
+"""Write journeys by keys only against real servers: the shared realstack's Prometheus for the
+signals and an Alertmanager 0.25 of the test's own (so the silences these journeys create never
+leak into other tests), holding the realstack's critical alert."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.journeys.harness import Terminal
+from tests.servers import Server, post_alerts, silences, start_alertmanager, write_config
+
+pytestmark = pytest.mark.integration
+
+ALERT = "ModelServingHighErrorRate"
+LABELS = {"alertname": ALERT, "severity": "critical", "service": "fraud-scorer", "namespace": "ml-serving"}
+
+
+@pytest.fixture()
+def am(tmp_path: Path) -> Iterator[Server]:
+    server = start_alertmanager(tmp_path / "am")
+    post_alerts(server.url, [{"labels": LABELS, "annotations": {"summary": "fraud-scorer is failing 8 % of requests"}}])
+    post_alerts(server.url, [{"labels": {**LABELS, "alertname": "Other", "severity": "warning"}}])
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def app(tmp_path: Path, realstack: dict[str, str], am: Server, *args: str) -> Terminal:
+    config = write_config(tmp_path / "config.yaml", prometheus=realstack["prometheus"], alertmanager=am.url)
+    t = Terminal(["--config", str(config), "--refresh", "3", *args], cols=160, rows=45, env={"XDG_STATE_HOME": str(tmp_path / "state")})
+    t.wait_for(ALERT, timeout=40)
+    t.settle()
+    return t
+
+
+def active(am: Server) -> list[dict]:
+    return [s for s in silences(am.url) if s["status"]["state"] == "active"]
+
+
+def wait_server(predicate, what: str, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"the server never showed {what}")
+
+
+def test_ack_silence_extend_expire_by_keys(tmp_path: Path, realstack: dict[str, str], am: Server) -> None:
+    with app(tmp_path, realstack, am) as t:
+        # tab, A, tab, enter: the critical alert is acked (a silence on the server)
+        t.press("tab", "A")
+        t.wait_for("Confirm")
+        t.press("tab", "enter")
+        [ack] = wait_server(lambda: active(am), "the ack's silence")
+        assert {(m["name"], m["value"], m["isEqual"], m["isRegex"]) for m in ack["matchers"]} >= {("alertname", ALERT, True, False)}
+        assert all(not m["isRegex"] for m in ack["matchers"])
+        # S: the form, a comment, ctrl+o to preview, tab+enter to confirm -> exactly one more
+        # "/" filters the focused (alerts) table by label; enter keeps the filter
+        t.press("/")
+        t.type_text("alertname=Other")
+        t.press("enter")
+        t.wait_for("filter 'alertname=Other'")
+        t.press("S")
+        t.wait_for("Matchers")
+        t.type_text("INC-42 journey silence")
+        t.press("ctrl+o")
+        t.wait_for("Confirm")
+        t.press("tab", "enter")
+        made = wait_server(lambda: [s for s in active(am) if s["comment"] == "INC-42 journey silence"], "the new silence")
+        assert len(made) == 1
+        wanted = {(k, v) for k, v in {**LABELS, "alertname": "Other", "severity": "warning"}.items()}
+        assert {(m["name"], m["value"]) for m in made[0]["matchers"]} == wanted
+        assert len(active(am)) == 2
+        # s: the silences view; E extends (confirm), X expires (confirm) on the server
+        t.press("s")
+        t.wait_for("SILENCES in private")
+        t.settle()
+        before = {s["id"]: s["endsAt"] for s in active(am)}
+        t.press("E")
+        t.wait_for("Confirm")
+        t.press("tab", "enter")
+        wait_server(lambda: {s["id"]: s["endsAt"] for s in active(am)} != before, "an extended silence")
+        t.settle()
+        count = len(active(am))
+        t.press("X")
+        t.wait_for("Confirm")
+        t.press("tab", "enter")
+        wait_server(lambda: len(active(am)) == count - 1, "an expired silence")
+
+
+def test_read_only_refuses_every_write_key(tmp_path: Path, realstack: dict[str, str], am: Server) -> None:
+    with app(tmp_path, realstack, am, "--readonly") as t:
+        assert "READ-ONLY" in t.line(0)
+        t.press("tab")
+        for key in ("S", "A", "R", "N"):
+            t.press(key)
+            screen = t.settle()
+            assert "Confirm" not in screen and "Matchers" not in screen, key
+            assert "read-only" in screen.lower(), key
+            t.press("esc")
+        t.press(":")
+        t.type_text("retry")
+        t.press("enter")
+        t.settle()
+    assert silences(am.url) == []
