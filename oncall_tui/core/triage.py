@@ -157,6 +157,8 @@ class TriageAlert:
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
     fingerprint: str | None = None
+    #: Where the alert came from (Prometheus' graph of its expression), as the server says.
+    generator_url: str | None = None
 
     def age(self, now: datetime) -> float | None:
         return (now - self.starts_at).total_seconds() if self.starts_at else None
@@ -199,7 +201,7 @@ def merge_alerts(
         elif a.status.inhibited_by:
             state = "inhibited"
             detail = "inhibited by " + ", ".join(name_by_fp.get(fp, fp[:8]) for fp in a.status.inhibited_by)
-        out.append(_triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint))
+        out.append(_triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint, a.generator_url))
         seen.add(_identity(a.labels))
     for p in prom_alerts:
         if p.state != "pending" or _identity(p.labels) in seen:
@@ -231,6 +233,7 @@ def _triage_alert(
     detail: str,
     starts_at: datetime | None,
     fingerprint: str | None,
+    generator_url: str | None = None,
 ) -> TriageAlert:
     return TriageAlert(
         name=labels.get("alertname", "?"),
@@ -243,6 +246,7 @@ def _triage_alert(
         labels=dict(labels),
         annotations=dict(annotations),
         fingerprint=fingerprint,
+        generator_url=generator_url,
     )
 
 

@@ -57,6 +57,10 @@ def _text(value: str, max_chars: int = 2000) -> Text:
 
 
 # -------------------------------------------------------------------- confirm --
+#: Below this many rows dialogs use one-row buttons and inputs.
+SMALL_HEIGHT = 32
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """The exact request, Cancel focused; ``esc`` cancels. Protected contexts: type the target."""
 
@@ -66,7 +70,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen > Vertical { width: 90; max-width: 100%; height: auto; max-height: 90%; background: $surface; border: round $warning; padding: 0 1; }
     ConfirmScreen #confirm-title { text-style: bold; color: $warning; }
     ConfirmScreen VerticalScroll { height: auto; max-height: 20; }
-    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; }
+    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; dock: bottom; }
     ConfirmScreen Button { margin: 0 1; }
     """
 
@@ -90,8 +94,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
                 yield Input(placeholder="type the target's name", id="confirm-typed")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="cancel", variant="default")
-                yield Button("Confirm", id="confirm", variant="warning", disabled=bool(self.typed_target))
+                # One-row buttons in a short terminal, so the preview keeps room (80x24).
+                small = self.app.size.height < SMALL_HEIGHT
+                yield Button("Cancel", id="cancel", variant="default", compact=small)
+                yield Button("Confirm", id="confirm", variant="warning", disabled=bool(self.typed_target), compact=small)
                 yield from self.compose_extra_buttons()
 
     def compose_details(self) -> ComposeResult:
@@ -104,6 +110,16 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The preview scrolls; the title, typed-target prompt and buttons always show."""
+        rows = int(self.app.size.height * 0.9) - 2  # the dialog's border
+        fixed = 1 + (4 if self.typed_target else 0) + (1 if self.app.size.height < SMALL_HEIGHT else 3)
+        self.query_one(VerticalScroll).styles.max_height = max(rows - fixed, 3)
 
     @on(Input.Changed, "#confirm-typed")
     def _typed(self, event: Input.Changed) -> None:
@@ -152,12 +168,15 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
     SilenceForm > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 95%; background: $surface; border: round $primary; padding: 0 1; }
     SilenceForm Label { margin-top: 1; text-style: bold; }
     SilenceForm Input { height: 3; }
+    SilenceForm.-small Input { height: 1; }
     SilenceForm RadioSet { layout: horizontal; height: auto; width: auto; }
     SilenceForm #silence-affects { color: $warning; }
     SilenceForm #silence-markers { color: $error; }
     SilenceForm .hidden { display: none; }
     SilenceForm #silence-error { color: $error; }
     SilenceForm #silence-buttons { height: auto; align-horizontal: right; }
+    SilenceForm.-small Label { margin-top: 0; }
+    SilenceForm.-small #silence-until-note { display: none; }
     SilenceForm Button { margin: 0 1; }
     """
 
@@ -178,24 +197,28 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
         self.ticket_pattern = ticket_pattern
 
     def compose(self) -> ComposeResult:
+        # In a short terminal (80x24) one-row inputs keep the matchers, "affects N" and the
+        # buttons on screen together with the comment the cursor starts in.
+        small = self.app.size.height < SMALL_HEIGHT
+        self.set_class(small, "-small")
         with VerticalScroll():
             yield Static(Text("Silence ") + _text(self.alert.name, 200), id="silence-title")
             yield Label("Matchers (name=\"value\", =~ for regex)")
-            yield Input(format_matchers(matchers_from_labels(self.alert.labels)), id="silence-matchers")
+            yield Input(format_matchers(matchers_from_labels(self.alert.labels)), id="silence-matchers", compact=small)
             yield Static("", id="silence-markers", classes="hidden")
             yield Static("", id="silence-affects")
             yield Label("Duration")
-            with RadioSet(id="silence-presets"):
+            with RadioSet(id="silence-presets", compact=small):
                 yield RadioButton("15m", id="preset-15m")
                 yield RadioButton("1h", value=True, id="preset-1h")
                 yield RadioButton("4h", id="preset-4h")
                 yield RadioButton("custom", id="preset-custom")
-            yield Input("1h", placeholder="e.g. 90m, 2h30m, 1d", id="silence-duration")
+            yield Input("1h", placeholder="e.g. 90m, 2h30m, 1d", id="silence-duration", compact=small)
             yield Label("Created by")
-            yield Input(self.created_by, id="silence-created-by")
+            yield Input(self.created_by, id="silence-created-by", compact=small)
             yield Label("Comment (required: why?)")
-            yield Input(placeholder="e.g. INC-123 rolling back llm-server", id="silence-comment")
-            yield Checkbox("until resolved", id="silence-until-resolved")
+            yield Input(placeholder="e.g. INC-123 rolling back llm-server", id="silence-comment", compact=small)
+            yield Checkbox("until resolved (expire it once its alerts stop firing, while this app runs)" if small else "until resolved", id="silence-until-resolved", compact=small)
             yield Static(
                 Text(
                     "until resolved: the silence is expired once its alerts stop firing — "
@@ -205,8 +228,8 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
             )
             yield Static("", id="silence-error")
             with Horizontal(id="silence-buttons"):
-                yield Button("Cancel", id="silence-cancel")
-                yield Button("Preview & confirm", id="silence-submit", variant="primary")
+                yield Button("Cancel", id="silence-cancel", compact=small)
+                yield Button("Preview & confirm", id="silence-submit", variant="primary", compact=small)
 
     def on_mount(self) -> None:
         self._update_affects()
@@ -223,10 +246,14 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
         self._show_markers(matchers)
         now = self.now_server()
         probe = SilenceSpec.model_construct(matchers=matchers, starts_at=now, ends_at=now + timedelta(hours=1))
-        hits = affected(probe, self.alerts)
+        matched = affected(probe, self.alerts)
+        # Only alerts that notify now count: silenced or inhibited ones are already quiet.
+        hits = [a for a in matched if getattr(a, "state", "firing") == "firing"]
+        quiet = len(matched) - len(hits)
         names = sorted({getattr(a, "name", "?") for a in hits})
         shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
-        box.update(_text(f"affects {len(hits)} firing alert{'s' if len(hits) != 1 else ''}" + (f": {shown}" if shown else ""), 400))
+        also = f" (+{quiet} already silenced or inhibited)" if quiet else ""
+        box.update(_text(f"affects {len(hits)} firing alert{'s' if len(hits) != 1 else ''}{also}" + (f": {shown}" if shown else ""), 400))
 
     def _show_markers(self, matchers: Sequence[Any]) -> None:
         """R1.3: a value with invisible or control characters (typed as ``\\u200b`` in the

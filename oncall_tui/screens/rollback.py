@@ -28,6 +28,7 @@ from oncall_tui.actions.rollback import (
 from oncall_tui.core import format as fmt
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.screens.actions import (
+    SMALL_HEIGHT,
     ConfirmScreen,
     _after_write,
     notify_error,
@@ -77,7 +78,7 @@ class RollbackConfirmScreen(ConfirmScreen):
 
     def compose_extra_buttons(self) -> ComposeResult:
         if self.offer_dry_run:
-            yield Button("Dry run", id="dry-run", variant="primary")
+            yield Button("Dry run", id="dry-run", variant="primary", compact=self.app.size.height < SMALL_HEIGHT)
 
     @on(Button.Pressed, "#dry-run")
     def _dry_run(self, event: Button.Pressed) -> None:

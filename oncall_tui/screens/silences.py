@@ -80,7 +80,7 @@ class SilencesScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(*(display(c) for c in ("state", "ends in", "matchers", "created by", "comment", "id")))
+        self._columns(table)
         ro = "  READ-ONLY" if self.oncall.read_only else ""
         self.query_one("#silences-title", Static).update(
             sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro} (loading…)")
@@ -106,18 +106,23 @@ class SilencesScreen(Screen):
         live = [s for s in found if s.status.state in ("active", "pending")]
         live.sort(key=lambda s: (s.status.state != "active", s.ends_at))
         self.silences = live
+        self._shown = (found, now)
         table = self.query_one(DataTable)
-        table.clear()
+        selected = self.selected()
+        table.clear(columns=True)
+        widths = self._columns(table)
         for s in live:
-            table.add_row(
+            cells = [
                 _cell(s.status.state),
                 _cell(fmt_left(s.ends_at - now)),
                 _cell(format_matchers(s.matchers), 300),
                 _cell(s.created_by, 64),
                 _cell(s.comment, 300),
                 _cell(s.id, 64),
-                key=s.id,
-            )
+            ]
+            table.add_row(*cells[: len(widths)], key=s.id)
+        if selected is not None and any(s.id == selected.id for s in live):
+            table.move_cursor(row=[s.id for s in live].index(selected.id))
         ro = "  READ-ONLY" if self.oncall.read_only else ""
         self.query_one("#silences-title", Static).update(
             sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro}: {len(live)} active/pending")
@@ -132,6 +137,24 @@ class SilencesScreen(Screen):
             box.update(sanitize_for_display("\n".join(lines), multiline=True, max_chars=2000))
             self.oncall.notify(sanitize_for_display(lines[0], max_chars=300), severity="warning", markup=False)
         box.set_class(not mine, "hidden")
+
+    def _columns(self, table: DataTable) -> list[int]:
+        """Columns sized to the terminal: who and why always show; matchers take the rest
+        (cut with …, in full on the confirmation); the id only when there is room."""
+        width = self.size.width or self.app.size.width
+        who, why = (24, 40) if width >= 140 else (16, 24) if width >= 100 else (12, 16)
+        fixed = [("state", 7), ("ends in", 8)]
+        tail = [("created by", who), ("comment", why)] + ([("id", 36)] if width >= 180 else [])
+        used = sum(w for _, w in fixed + tail) + 2 * (len(fixed) + len(tail) + 1) + 2
+        columns = [*fixed, ("matchers", max(width - used, 16)), *tail]
+        for label, w in columns:
+            table.add_column(display(label), width=w)
+        return [w for _, w in columns]
+
+    def on_resize(self) -> None:
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            self.show(*shown)
 
     def selected(self) -> Silence | None:
         table = self.query_one(DataTable)

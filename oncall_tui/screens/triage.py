@@ -258,6 +258,13 @@ class TriageScreen(Screen):
         self.action_drill()
 
     def action_drill(self) -> None:
+        """``enter``: on an alert, the alert in full; on a service, its charts."""
+        alert = self.selected_alert()
+        if alert is not None:
+            from oncall_tui.screens.alert import AlertDetailScreen
+
+            self.app.push_screen(AlertDetailScreen(alert, datetime.fromtimestamp(self.oncall.clock(), UTC)))
+            return
         service = self.selected_service()
         if service:
             self.oncall.open_service(service)

@@ -168,7 +168,7 @@ class AlertsTable(DiffTable):
         longest = max((len(a.name) for a in alerts), default=10)
         name_width = max(12, min(longest, 40 if width >= 140 else 30 if wide else 20))
         columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", name_width), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
-        columns.append(("STATE", 30 if wide else 9))
+        columns.append(("STATE", 30 if wide else 14))
         used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
         columns.append(("SUMMARY", max(width - used, 10)))
         rows = []
@@ -192,7 +192,7 @@ class AlertsTable(DiffTable):
                         clipped(a.name, limit=128, style=base),
                         clipped(a.service or "–", limit=64, style=base),
                         clipped(format_age(a.age(now)), limit=8, style=base),
-                        clipped(a.state_detail if wide else a.state, limit=200, style=state_style),
+                        clipped(a.state_detail, limit=200, style=state_style),
                         clipped(a.summary, limit=300, style=base),
                     ],
                 )

@@ -197,6 +197,18 @@ class Terminal:
             pass
         self._reader.join(timeout=2)
 
+    def started(self, *texts: str | re.Pattern[str], timeout: float = 30.0) -> Terminal:
+        """Wait for ``texts`` on the first screen and settle; on failure the process is
+        closed before the error propagates (a test that fails here leaves nothing running)."""
+        try:
+            for text in texts:
+                self.wait_for(text, timeout=timeout)
+            self.settle()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     def __enter__(self) -> Terminal:
         return self
 

@@ -20,9 +20,7 @@ CRITICAL = "LLMServerHighErrorRate"
 
 def demo(tmp_path: Path, *, cols: int = 120, rows: int = 40, args: tuple[str, ...] = ()) -> Terminal:
     t = Terminal(["--demo", *args], cols=cols, rows=rows, env={"XDG_STATE_HOME": str(tmp_path / "state")}, cwd=tmp_path)
-    t.wait_for(re.compile(r"CRIT\s+LLMServer"), timeout=30)
-    t.settle()
-    return t
+    return t.started(re.compile(r"CRIT\s+LLMServer"))
 
 
 def key_line(t: Terminal) -> str:
@@ -53,6 +51,13 @@ def test_the_3am_page(tmp_path: Path) -> None:
         row = next(line for line in t.screen().splitlines() if CRITICAL in line)
         assert row.split()[0] == "CRIT"
         assert f"{CRITICAL}" in row  # the whole name, not cut at 25 columns
+        # enter: the alert in full (labels, annotations, absolute start), esc back
+        t.press("enter")
+        detail = t.wait_for("Annotations")
+        assert "Labels" in detail and re.search(r"started\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+m ago\)", detail), detail
+        assert "severity" in detail and "llm-server" in detail
+        t.press("esc")
+        t.wait_gone("Annotations")
         for key, marker in (("l", "LogQL"), ("x", "TRACES"), ("u", "GPU"), ("b", "RUNBOOK")):
             t.press(key)
             t.wait_until(lambda s, m=marker: m.lower() in s.lower() and "ALERTS:" not in s, timeout=20, what=f"{key} screen")
@@ -104,3 +109,22 @@ def test_timeline_onset_is_the_servers_start_time(tmp_path: Path) -> None:
         assert started != (header_now.group(1) if header_now else None)
         rows = [line for line in screen.splitlines() if re.match(r"\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line)]
         assert rows == sorted(rows)
+
+
+def test_80x24_silence_form_and_confirmation_show_what_matters(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=80, rows=24) as t:
+        t.press("tab", "S")
+        musts = ('alertname="LLMServerHighErrorRate"', "affects 1 firing alert", "Comment", "Preview & confirm", "Cancel")
+        t.wait_until(lambda s: all(m in s for m in musts), what=f"all of {musts} on one 80x24 screen")
+        t.type_text("INC-7 80 columns")
+        t.press("ctrl+o")
+        t.wait_until(lambda s: all(m in s for m in ("this request will be sent", "Confirm", "Cancel", "POST")), what="preview and buttons")
+        t.press("esc")
+        t.wait_gone("this request will be sent")
+
+
+def test_80x24_rollback_confirmation_shows_its_buttons(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=80, rows=24) as t:
+        t.press("R")  # the signals table has focus: the worst service, llm-server
+        t.wait_until(lambda s: all(m in s for m in ("llm-server", "Confirm", "Cancel")) and re.search(r"roll ?back", s, re.I), what="rollback confirmation with its buttons")
+        t.press("esc")

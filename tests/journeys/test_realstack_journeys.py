@@ -34,9 +34,7 @@ def am(tmp_path: Path) -> Iterator[Server]:
 def app(tmp_path: Path, realstack: dict[str, str], am: Server, *args: str) -> Terminal:
     config = write_config(tmp_path / "config.yaml", prometheus=realstack["prometheus"], alertmanager=am.url)
     t = Terminal(["--config", str(config), "--refresh", "3", *args], cols=160, rows=45, env={"XDG_STATE_HOME": str(tmp_path / "state")})
-    t.wait_for(ALERT, timeout=40)
-    t.settle()
-    return t
+    return t.started(ALERT, timeout=40)
 
 
 def active(am: Server) -> list[dict]:
