@@ -19,6 +19,8 @@ from oncall_tui.models.prometheus import MatrixResult, PromAlert
 from oncall_tui.settings import Service
 
 SEVERITY_ORDER = ("critical", "error", "warning", "info", "none")
+#: Latency's share in ranking services (see :func:`build_rows`).
+LATENCY_WEIGHT = 4.0
 LEVELS = ("ok", "warn", "crit")
 
 
@@ -112,9 +114,12 @@ def build_rows(
         if row.saturation_unit in ("kv-cache", "ratio"):
             row.spark_scale["saturation"] = (0.0, 1.0)
         row.firing_alerts = (firing_by_service or {}).get(svc.name, 0)
+        # How far each signal is over its warn line. Failing comes before slow: latency
+        # counts a quarter (a p99 at 4x its line weighs as much as errors at their line),
+        # so an LLM service's long generations do not outrank a service dropping requests.
         badness = [
             (errors or 0.0) / thresholds.errors_warn,
-            (p99 or 0.0) / p99_warn,
+            (p99 or 0.0) / p99_warn / LATENCY_WEIGHT,
             (row.burn_rate or 0.0) / thresholds.burn_warn,
         ]
         # Signals rank services; a firing alert only lifts a service whose signals look fine
