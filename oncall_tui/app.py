@@ -232,6 +232,16 @@ class OncallApp(App[int]):
         self.time_range = time_range
         self.refresh_triage()
 
+    # ``[ ] + - 0`` on the triage and service-detail screens (widgets.keys.TIME_RANGE_BINDINGS)
+    def action_pan(self, direction: int) -> None:
+        self.set_time_range(self.time_range.pan(self.clock(), direction))
+
+    def action_zoom(self, direction: int) -> None:
+        self.set_time_range(self.time_range.zoom(direction))
+
+    def action_live(self) -> None:
+        self.set_time_range(self.time_range.to_live())
+
     def data_loaded(self, data: TriageData) -> None:
         self.last_data = data
         self._record_alert_changes(data)

@@ -48,7 +48,7 @@ def test_vllm_preset_accepts_both_spellings_and_both_cache_gauges() -> None:
 
 def test_error_ratio_keeps_services_without_error_series_at_zero() -> None:
     q = build_signal_queries([FLEET[1]])["errors"]
-    assert q.startswith("((sum by (service, )") and ") * 0) / (" in q
+    assert q.startswith("((sum by (service)") and ") * 0) / (" in q
 
 
 def test_custom_selector_and_explicit_query_are_labelled_with_the_service() -> None:

@@ -737,12 +737,12 @@ def llm_saturation_queries(window: str = "1m") -> dict[str, str]:
     column of the triage table) so the GPU view shows the same numbers. Units: ratios 0–1,
     seconds, tokens/s, request counts.
     """
-    from oncall_tui.core.signals import PRESETS
+    from oncall_tui.core.signals import PRESETS, render_template
 
     svc = 'service!=""'
 
     def preset(name: str) -> str:
-        return PRESETS[name].saturation.format(sel=svc, by="service, ", w=window, q="")
+        return render_template(PRESETS[name].saturation, sel=svc, by="service, ", window=window)
 
     def rate(metric: str) -> str:
         return f"sum by (service) (rate({metric}{{{svc}}}[{window}]))"

@@ -134,8 +134,21 @@ def _template(preset: Preset, signal: str) -> str:
     return preset.latency if signal in QUANTILES else getattr(preset, signal)
 
 
+_EMPTY_BY = re.compile(r"\b(sum|max|min|avg|count) by \(\s*\) ")
+_TRAILING_COMMA_BY = re.compile(r"by \(([^()]*?),\s*\)")
+
+
+def render_template(template: str, *, sel: str, by: str, window: str, q: str = "") -> str:
+    """A preset template filled in, with its grouping tidied: ``by (service, )`` (a template
+    whose ``{by}`` is followed by nothing) becomes ``by (service)``, ``sum by () (x)`` ``sum (x)``
+    — the same PromQL, as a person would write it for copying."""
+    expr = template.format(sel=sel, by=by, w=window, q=q)
+    expr = _TRAILING_COMMA_BY.sub(r"by (\1)", expr)
+    return _EMPTY_BY.sub(r"\1 ", expr)
+
+
 def _render(template: str, *, sel: str, by: str, window: str, signal: str) -> str:
-    return template.format(sel=sel, by=by, w=window, q=QUANTILES.get(signal, ""))
+    return render_template(template, sel=sel, by=by, window=window, q=QUANTILES.get(signal, ""))
 
 
 def _by_service_label(service: Service) -> bool:

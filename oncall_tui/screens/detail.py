@@ -27,7 +27,9 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.signals import service_query
 from oncall_tui.models.grafana import Annotation, ChartMarker
 from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
+from oncall_tui.core.target import DrillTarget, target_for_service
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 from oncall_tui.widgets.header import StatusHeader
 
 if TYPE_CHECKING:
@@ -61,6 +63,12 @@ class ServiceDetailScreen(Screen):
         Binding("escape", "back", "Back", id="back"),
         Binding("q", "back", "Back", show=False, id="back-q"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="refresh"),
+        # The service's own keys (l x u b are the app's and use drill_target below).
+        Binding("R", "app.rollback", "Rollback", id="rollback"),
+        Binding("N", "app.annotate", "Note", id="annotate"),
+        Binding("S", "alert_only('silence')", "Silence", show=False, id="silence"),
+        Binding("A", "alert_only('ack')", "Ack", show=False, id="ack"),
+        *TIME_RANGE_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -87,6 +95,22 @@ class ServiceDetailScreen(Screen):
     @property
     def oncall(self) -> OncallApp:
         return self.app  # type: ignore[return-value]
+
+    @property
+    def drill_target(self) -> DrillTarget:
+        """What l/x/u/b/R act on here: this service over the screen's time range."""
+        app = self.oncall
+        now = app.clock()
+        start, end, _ = app.time_range.window(now)
+        return target_for_service(self.service, start, now if app.time_range.live else end)
+
+    def action_alert_only(self, what: str) -> None:
+        """``S``/``A`` act on one alert, and this screen is a service: say how to get there."""
+        self.app.notify(
+            sanitize_for_display(f"{what} acts on an alert: esc, then tab to the alerts table and pick one of {self.service}'s", max_chars=300),
+            severity="warning",
+            markup=False,
+        )
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()

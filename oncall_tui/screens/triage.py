@@ -18,6 +18,7 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
 from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
@@ -34,11 +35,7 @@ class TriageScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="refresh"),
         Binding("Z", "toggle_pause", "Pause", id="pause"),
-        Binding("[", "pan(-1)", "Earlier", show=False, id="pan-back"),
-        Binding("]", "pan(1)", "Later", show=False, id="pan-forward"),
-        Binding("+", "zoom(1)", "Zoom in", show=False, id="zoom-in"),
-        Binding("-", "zoom(-1)", "Zoom out", show=False, id="zoom-out"),
-        Binding("0", "live", "Live", show=False, id="live"),
+        *TIME_RANGE_BINDINGS,
         Binding("/", "filter", "Filter", id="filter"),
         Binding("space", "narrow", "Only this service", show=False, id="narrow"),
         Binding("enter", "drill", "Detail", id="drill"),
@@ -187,15 +184,6 @@ class TriageScreen(Screen):
     def action_toggle_pause(self) -> None:
         self.oncall.paused = not self.oncall.paused
         self.render_header()
-
-    def action_pan(self, direction: int) -> None:
-        self.oncall.set_time_range(self.oncall.time_range.pan(self.oncall.clock(), direction))
-
-    def action_zoom(self, direction: int) -> None:
-        self.oncall.set_time_range(self.oncall.time_range.zoom(direction))
-
-    def action_live(self) -> None:
-        self.oncall.set_time_range(self.oncall.time_range.to_live())
 
     def _table(self) -> DataTable:
         focused = self.focused

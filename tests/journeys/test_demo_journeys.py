@@ -128,3 +128,22 @@ def test_80x24_rollback_confirmation_shows_its_buttons(tmp_path: Path) -> None:
         t.press("R")  # the signals table has focus: the worst service, llm-server
         t.wait_until(lambda s: all(m in s for m in ("llm-server", "Confirm", "Cancel")) and re.search(r"roll ?back", s, re.I), what="rollback confirmation with its buttons")
         t.press("esc")
+
+
+def test_service_detail_keys_act_or_say_why(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=120, rows=40) as t:
+        t.press("enter")  # the signals table has focus: llm-server's charts
+        t.wait_for("Traffic (req/s)")
+        live = t.line(0)
+        t.press("[")
+        t.wait_until(lambda s: s.splitlines()[0] != live, what="the header's range to pan")
+        t.press("0")
+        t.wait_until(lambda s: s.splitlines()[0].split("every")[0] == live.split("every")[0], what="back to live")
+        t.press("S")
+        t.wait_for("acts on an alert")
+        t.press("R")
+        t.wait_until(lambda s: "Confirm" in s and "Cancel" in s, what="the rollback confirmation")
+        t.press("esc")
+        t.wait_gone("Confirm")
+        t.press("esc")
+        t.wait_for("ALERTS:")
