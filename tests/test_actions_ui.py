@@ -61,12 +61,14 @@ def make(tmp_path: Path, **kw: Any) -> tuple[OncallApp, Recording]:
 
 
 async def select_alert(app: OncallApp, pilot, name: str = ALERT) -> None:  # type: ignore[no-untyped-def]
+    """Select ``name`` as a responder does: ``tab`` to the alerts table, ``j`` down to it."""
     screen = await loaded(app, pilot)
     table = screen.query_one(AlertsTable)
-    table.focus()
+    await pilot.press("tab")
+    assert screen.focused is table
     alert = next(a for a in app.last_data.alerts if a.name == name)  # type: ignore[union-attr]
     keys = [str(r.key.value) for r in table.ordered_rows]
-    table.move_cursor(row=keys.index(alert.fingerprint))
+    await pilot.press("g", *["j"] * keys.index(alert.fingerprint))
     await pilot.pause()
     assert screen.selected_alert() is not None and screen.selected_alert().name == name
 

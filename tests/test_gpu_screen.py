@@ -241,23 +241,21 @@ async def test_gpu_command_line_shows_one_node() -> None:
 
 
 # ------------------------------------------------------------------------- the u pivot --
-def _select_alert(screen: TriageScreen, name: str) -> None:
+async def _select_alert(screen: TriageScreen, pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """``tab`` to the alerts table and ``j`` down to ``name``, as a responder does."""
     table = screen.query_one(AlertsTable)
-    table.focus()
+    await pilot.press("tab")
+    assert screen.focused is table
     alert = next(a for a in screen.data.alerts if a.name == name)  # type: ignore[union-attr]
-    key = next(
-        str(r.key.value)
-        for r in table.ordered_rows
-        if str(r.key.value) == alert.fingerprint or str(r.key.value).startswith(f"{name}:")
-    )
-    table.move_cursor(row=table.get_row_index(key))
+    keys = [str(r.key.value) for r in table.ordered_rows]
+    await pilot.press("g", *["j"] * keys.index(alert.fingerprint))
 
 
 async def test_u_on_an_llm_server_alert_opens_its_gpus() -> None:
     app, _ = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         triage = await loaded(app, pilot)
-        _select_alert(triage, "LLMServerHighErrorRate")
+        await _select_alert(triage, pilot, "LLMServerHighErrorRate")
         await pilot.pause()
         assert triage.selected_alert() is not None and triage.selected_alert().service == "llm-server"
         await pilot.press("u")
@@ -276,7 +274,7 @@ async def test_u_on_the_gpu_alert_and_a_gpu_target() -> None:
     app, _ = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         triage = await loaded(app, pilot)
-        _select_alert(triage, "GPUFramebufferMemoryHigh")
+        await _select_alert(triage, pilot, "GPUFramebufferMemoryHigh")
         await pilot.pause()
         alert = triage.selected_alert()
         assert alert is not None and alert.service is None

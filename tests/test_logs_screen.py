@@ -65,8 +65,9 @@ async def open_alert_logs(app: OncallApp, pilot: Any) -> LogsScreen:
     triage = app.triage_screen()
     assert triage is not None
     alerts = triage.query_one(AlertsTable)
-    alerts.focus()
+    await pilot.press("tab")  # to the alerts table, as a responder does
     await pilot.pause()
+    assert triage.focused is alerts
     for _ in range(alerts.row_count):
         selected = triage.selected_alert()
         if selected is not None and selected.name == "LLMServerHighErrorRate":

@@ -98,8 +98,7 @@ async def open_trace_list(app: OncallApp, pilot, service: str = "llm-server") ->
     await loaded(app, pilot)
     signals = app.screen.query_one(SignalsTable)
     keys = [str(r.key.value) for r in signals.ordered_rows]
-    signals.move_cursor(row=keys.index(service))
-    await pilot.press("x")
+    await pilot.press("g", *["j"] * keys.index(service), "x")  # the signals table has focus
     await settle(app, pilot)
     screen = app.screen
     assert isinstance(screen, TraceListScreen)

@@ -158,7 +158,7 @@ class SilencesScreen(Screen):
 
     def selected(self) -> Silence | None:
         table = self.query_one(DataTable)
-        if not self.silences or table.cursor_row < 0 or table.cursor_row >= len(self.silences):
+        if not self.silences or not table.row_count or not 0 <= table.cursor_row < min(len(self.silences), table.row_count):
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return next((s for s in self.silences if s.id == key), None)
