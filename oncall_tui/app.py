@@ -200,7 +200,9 @@ class OncallApp(App[int]):
             env=self.env,
             allow_insecure=self.allow_insecure,
             clock=self.clock,
-            stale_after=max(3 * self.refresh_seconds, 30.0),
+            # Never "ok" after 2x the interval (or 5 s) without an answer (DESIGN.md).
+            stale_after=max(2 * self.refresh_seconds, 5.0),
+            interval=self.refresh_seconds,
         )
 
     def triage_screen(self) -> TriageScreen | None:
@@ -209,19 +211,31 @@ class OncallApp(App[int]):
 
     # -------------------------------------------------------------- refresh --
     def start_refresh_timer(self) -> None:
+        """First refresh now; then each backend on its own loop, and the header's ages tick
+        every second (a hung backend's badge moves to SLOW while nothing answers)."""
         if self._timer is None:
             self.refresh_triage()
             if self.periodic_refresh:
-                self._timer = self.set_interval(self.refresh_seconds, self._tick)
+                screen = self.triage_screen()
+                if screen is not None:
+                    screen.start_loops()
+                self._timer = self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
         screen = self.triage_screen()
-        if screen is None:
-            return
-        if self.paused:
+        if screen is not None:
             screen.render_header()
-            return
-        self.refresh_triage()
+
+    def record_outages(self) -> None:
+        """Backend outages that just ended go on the timeline: the minutes the view was blind."""
+        from oncall_tui.actions.timeline import outage_event
+
+        for kind, since, until, why in self.session.take_outages():
+            try:
+                self.timeline().add(outage_event(kind, since, until, why))
+            except OSError as exc:
+                log.warning("cannot record an outage on the timeline: %s", exc)
+        self.timeline_changed()
 
     def refresh_triage(self) -> None:
         screen = self.triage_screen()
@@ -242,16 +256,21 @@ class OncallApp(App[int]):
     def action_live(self) -> None:
         self.set_time_range(self.time_range.to_live())
 
-    def data_loaded(self, data: TriageData) -> None:
+    def data_loaded(self, data: TriageData, changed: str | None = None) -> None:
+        """New data from ``changed`` (a backend; None: all of them)."""
         self.last_data = data
         self._record_alert_changes(data)
         self._check_until_resolved(data)
         self._warn_expiring(data)
+        if self.session.outages:
+            self.record_outages()
         detail = self._detail_screen()
         if detail is not None:
             detail.render_data(data)
-            detail.load_history()
-        if not self.first_load.is_set():
+            if changed in (None, "prometheus"):
+                detail.load_history()
+        answered = all(s.last_ok is not None or s.error is not None for s in self.session.sources.values())
+        if not self.first_load.is_set() and answered:
             self.first_load.set()
             self.call_after_refresh(self._report_unfinished_actions)
             if self.goto:
@@ -448,6 +467,8 @@ class OncallApp(App[int]):
         if screen is not None:
             screen.data = None
             screen.render_header()
+            if self.periodic_refresh and self._timer is not None:
+                screen.start_loops()  # the old session's loops end with it
         self.refresh_triage()
 
     async def on_unmount(self) -> None:
@@ -616,8 +637,9 @@ class OncallApp(App[int]):
 
     def _record_alert_changes(self, data: TriageData) -> None:
         name = data.context or self.context.name
-        if "alertmanager" in data.sources and data.sources["alertmanager"].error:
-            return  # a failed fetch is not "every alert resolved"
+        am = data.sources.get("alertmanager")
+        if am is not None and (am.error or am.last_ok is None):
+            return  # a failed or not yet answered fetch is not "every alert resolved"
         previous = self._previous_alerts.get(name)
         if previous is None:
             previous = self._known_alerts(name)

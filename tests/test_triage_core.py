@@ -78,9 +78,26 @@ def test_source_state_fresh_stale_down_auth() -> None:
     assert s.status(20) == "fresh" and format_age(s.age(20)) == "10s"
     assert s.status(45) == "stale"
     s.failed(50, "DOWN", "cannot connect")
-    assert s.status(50) == "stale" and format_age(s.age(130)) == "2m"  # last good data kept, aged
+    assert s.status(50) == "down" and format_age(s.age(130)) == "2m"  # last good data kept, aged
+    assert s.badge(130) == "DOWN since 00:00:50, data 2m old"
     s.failed(60, "AUTH-FAILED", "401")
     assert s.status(60) == "auth"
+
+
+def test_source_state_ticks_slow_retrying_and_records_the_outage() -> None:
+    """The badge is a function of now: it moves between refreshes, while a request hangs."""
+    s = SourceState("alertmanager", stale_after=5, interval=2)
+    s.started(0)
+    assert s.badge(1) == "…" and s.badge(3) == "SLOW 3s"  # in flight longer than the interval
+    assert s.ok(3) is None
+    assert [s.badge(t) for t in (3, 4, 8, 9)] == ["ok 0s", "ok 1s", "ok 5s", "STALE 6s"]
+    s.started(10)
+    s.retrying(10, 1, 3, 2.0, "cannot connect: connection refused")
+    assert s.status(10.5) == "retrying" and s.badge(10.5) == "RETRYING 1/3 next in 1s"
+    s.failed(14, "DOWN", "cannot connect: connection refused")
+    assert s.badge(14) == "DOWN since 00:00:10, data 11s old"
+    assert s.ok(70) == (10, 70, "cannot connect: connection refused")  # the blind minute
+    assert s.ok(72) is None and s.badge(72) == "ok 0s"
 
 
 def test_rows_do_not_flip_on_noise_at_a_bucket_edge() -> None:

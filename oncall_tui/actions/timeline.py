@@ -20,8 +20,8 @@ from oncall_tui.actions.audit import append_line, read_jsonl, scrub, state_dir
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, cap, cap_leaves, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert
 
-EventKind = Literal["alert", "action", "result", "note", "runbook"]
-EVENT_KINDS: tuple[str, ...] = ("alert", "action", "result", "note", "runbook")
+EventKind = Literal["alert", "action", "result", "note", "runbook", "backend"]
+EVENT_KINDS: tuple[str, ...] = ("alert", "action", "result", "note", "runbook", "backend")
 TIMELINE_FILE = "timeline.jsonl"
 MAX_CELL_CHARS = 500
 
@@ -110,6 +110,21 @@ def _alert_detail(alert: TriageAlert, change: str) -> dict[str, Any]:
         "summary": alert.summary,
         "labels": dict(alert.labels),
     })  # type: ignore[return-value]
+
+
+def outage_event(backend: str, since: float, until: float, why: str) -> TimelineEvent:
+    """``alertmanager down 20:31:05–20:33:10 UTC (2m): cannot connect …`` — the minutes the
+    responder's view of that backend was blind, for the postmortem."""
+    start, end = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(until, UTC)
+    span = int(until - since)
+    length = f"{span // 60}m{span % 60:02d}s" if span >= 60 else f"{span}s"
+    text = f"{backend} down {start:%H:%M:%S}–{end:%H:%M:%S} UTC ({length}): {why}"
+    return TimelineEvent(
+        at=start,
+        kind="backend",
+        text=cap(text, 2 * MAX_LABEL_VALUE),
+        detail={"backend": backend, "since": start.isoformat(), "until": end.isoformat(), "error": cap(why, MAX_LABEL_VALUE)},
+    )
 
 
 def alert_changes(
@@ -255,6 +270,9 @@ def export_markdown(
         else:
             out.append(f"- End (last alert resolved): {_utc(window.end)} UTC")
             out.append(f"- Duration: {_duration((window.end - window.start).total_seconds())}")
+    gaps = [e for e in evs if e.kind == "backend"]
+    out += ["", "## Monitoring gaps", ""]
+    out += [f"- {md_escape(e.text)}" for e in gaps] or ["- None recorded: every backend answered while oncall-tui ran."]
     out += ["", "## Timeline (UTC)", "", "| Time (UTC) | Kind | Event |", "|---|---|---|"]
     for e in evs:
         out.append(f"| {_utc(e.at)} | {e.kind} | {md_escape(e.text)} |")

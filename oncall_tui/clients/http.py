@@ -140,6 +140,9 @@ class ApiClient:
     rng: random.Random = field(default_factory=random.Random)
     #: Our clock (the app's; tests and the demo pass their own): the skew is measured against it.
     clock: Callable[[], float] = time.time
+    #: Told before each retry sleep: (attempt, max retries, delay, the error) — for a
+    #: ``RETRYING 1/3 next in 2s`` badge while the request is still running.
+    on_retry: Callable[[int, int, float, BackendError], None] | None = None
 
     source = "backend"
 
@@ -213,6 +216,8 @@ class ApiClient:
             attempt += 1
             self.retries_done += 1
             log.info("%s; retry %d in %.1fs", err, attempt, delay)
+            if self.on_retry is not None:
+                self.on_retry(attempt, policy.max_retries, delay, err)
             await self.sleep(delay)
 
     def should_retry(self, response: ApiResponse, error: BackendError) -> bool:

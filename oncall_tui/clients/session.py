@@ -86,6 +86,7 @@ class BackendSession:
         allow_insecure: bool = False,
         clock: Callable[[], float] = time.time,
         stale_after: float = 30.0,
+        interval: float = 10.0,
     ) -> None:
         self.context = context
         self.clock = clock
@@ -97,7 +98,7 @@ class BackendSession:
             endpoint = context.endpoint(kind)
             if endpoint is None:
                 continue
-            self.sources[kind] = SourceState(kind, stale_after=stale_after)
+            self.sources[kind] = SourceState(kind, stale_after=stale_after, interval=interval)
             try:
                 http = build_http_client(
                     endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure
@@ -105,7 +106,9 @@ class BackendSession:
             except BackendError as exc:
                 self._setup_errors[kind] = exc
                 continue
-            setattr(self, kind, cls(http, follow_redirects=endpoint.follow_redirects, clock=clock))
+            client = cls(http, follow_redirects=endpoint.follow_redirects, clock=clock)
+            client.on_retry = self._retry_reporter(kind)
+            setattr(self, kind, client)
         #: Grafana (annotations): built when the context names a grafana endpoint.
         self.grafana: GrafanaClient | None = None
         self.grafana_error: BackendError | None = None
@@ -129,10 +132,22 @@ class BackendSession:
         self._discovered = False
         self._refreshes = 0
         self._last: TriageData = TriageData(context=context.name, sources=self.sources)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._services_now: list[Service] = list(context.services)
+        self._queries: dict[str, str] = build_signal_queries(self._services_now)
+        self._prom_warnings: list[str] = []
+        #: Backend outages that ended, for the timeline ("alertmanager down 20:31–20:33").
+        self.outages: list[tuple[str, float, float, str]] = []
         self._raw: dict[str, Any] = {}
         # The range queries' identity when their results in _raw were fetched: the aligned
         # window only moves once per step, so most refreshes reuse the trends.
         self._range_key: tuple[Any, ...] | None = None
+
+    def _retry_reporter(self, kind: str) -> Callable[[int, int, float, BackendError], None]:
+        def report(attempt: int, max_attempts: int, delay: float, error: BackendError) -> None:
+            self.sources[kind].retrying(self.clock(), attempt, max_attempts, delay, str(error))
+
+        return report
 
     async def aclose(self) -> None:
         for client in (self.prometheus, self.alertmanager, self.grafana):
@@ -141,55 +156,98 @@ class BackendSession:
         await self.drill.aclose()
 
     # ---------------------------------------------------------------- fetching --
-    async def fetch_triage(self, time_range: TimeRange) -> TriageData:
-        """One refresh. Never raises for backend trouble: it lands in ``sources``."""
+    def url_of(self, kind: str) -> str:
+        """The backend's base URL, credentials masked (for "DOWN: why" lines)."""
+        client = getattr(self, kind, None)
+        return client.base_url if client is not None else ""
+
+    @property
+    def backends(self) -> list[str]:
+        """The backends of the triage view that this context has ("prometheus", "alertmanager")."""
+        return list(self.sources)
+
+    async def refresh(self, kind: str, time_range: TimeRange, *, if_idle: bool = False) -> bool:
+        """Refresh one backend's part of the triage view. Never raises for backend trouble: it
+        lands in ``sources[kind]``; its last good data stays in place. Each backend refreshes on
+        its own (one refresh of a backend at a time): a hung Alertmanager never holds
+        Prometheus' data, and the other way round. With ``if_idle`` a backend already being
+        refreshed is left alone (returns False: its loop delivers that answer)."""
+        lock = self._locks.setdefault(kind, asyncio.Lock())
+        if if_idle and lock.locked():
+            return False
+        async with lock:
+            state = self.sources[kind]
+            now = self.clock()
+            setup = self._setup_errors.get(kind)
+            if setup is not None:
+                state.failed(now, setup.badge, str(setup))
+                return True
+            if state.waiting(now):
+                return True  # the server's Retry-After still holds
+            state.started(now)
+            try:
+                if kind == "prometheus":
+                    await self._refresh_prometheus(time_range)
+                else:
+                    await self._refresh_alertmanager()
+            except BackendError as exc:
+                state.failed(self.clock(), exc.badge, str(exc), retry_after=exc.retry_after)
+            except asyncio.CancelledError:
+                state.in_flight_since = None
+                raise
+            except Exception as exc:  # noqa: BLE001 - a malformed answer must not end the loop
+                state.failed(self.clock(), "ERROR", f"{kind}: {type(exc).__name__}: {exc}"[:300])
+            else:
+                outage = state.ok(self.clock())
+                if outage is not None:
+                    self.outages.append((kind, *outage))
+            return True
+
+    async def _refresh_prometheus(self, time_range: TimeRange) -> None:
+        assert self.prometheus is not None
         now = self.clock()
-        for kind, exc in self._setup_errors.items():
-            self.sources[kind].failed(now, exc.badge, str(exc))
         services = await self._services_for_refresh(now)
         queries = build_signal_queries(services)
         start, end, step = time_range.window(now, points=RANGE_POINTS)
         range_key = (start, end, step, tuple(sorted(queries.items())))
-        prom_jobs: dict[str, Any] = {}
-        # A backend that answered Retry-After is left alone until then (its last data stays).
-        waiting = {kind for kind, src in self.sources.items() if src.waiting(now)}
-        if self.prometheus is not None and "prometheus" not in waiting:
-            # Current values: an instant query per signal at "now" (or the pinned end).
-            at = now if time_range.end is None else min(time_range.end, now)
+        jobs: dict[str, Any] = {}
+        at = now if time_range.end is None else min(time_range.end, now)
+        for signal, expr in queries.items():
+            jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at)
+        if range_key != self._range_key:
             for signal, expr in queries.items():
-                prom_jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at)
-            if range_key != self._range_key:
-                for signal, expr in queries.items():
-                    if signal in TREND_SIGNALS:
-                        prom_jobs[f"range:{signal}"] = self.prometheus.query_range(
-                            expr, start=start, end=end, step=step
-                        )
-            prom_jobs["prom_alerts"] = self.prometheus.alerts()
-        am_jobs: dict[str, Any] = {}
-        if self.alertmanager is not None and "alertmanager" not in waiting:
-            am_jobs["am_alerts"] = self.alertmanager.alerts()
-            am_jobs["silences"] = self.alertmanager.silences()
-        warnings: list[str] = []
-        groups = [(kind, jobs) for kind, jobs in (("prometheus", prom_jobs), ("alertmanager", am_jobs)) if jobs]
-        # Every request of the refresh at once, both backends together.
-        flat = await asyncio.gather(*(job for _, jobs in groups for job in jobs.values()), return_exceptions=True)
-        offset = 0
-        for kind, jobs in groups:
-            results = flat[offset : offset + len(jobs)]
-            offset += len(jobs)
-            failure = next((r for r in results if isinstance(r, BaseException)), None)
-            if failure is None:
-                self.sources[kind].ok(self.clock())
-                if kind == "prometheus" and any(k.startswith("range:") for k in jobs):
-                    self._range_key = range_key
-                self._raw.update(zip(jobs, results, strict=True))
-                warnings += [w for r in results for w in getattr(r, "warnings", [])]
-            elif isinstance(failure, BackendError):
-                self.sources[kind].failed(self.clock(), failure.badge, str(failure), retry_after=failure.retry_after)
-            else:
-                self.sources[kind].failed(self.clock(), "ERROR", f"{kind}: {type(failure).__name__}")
-        warnings += self._skew_warnings()
-        return self._assemble(services, queries, time_range, warnings)
+                if signal in TREND_SIGNALS:
+                    jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
+        jobs["prom_alerts"] = self.prometheus.alerts()
+        results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
+        if any(k.startswith("range:") for k in jobs):
+            self._range_key = range_key
+        self._raw.update(zip(jobs, results, strict=True))
+        self._services_now, self._queries = services, queries
+        self._prom_warnings = [w for r in results for w in getattr(r, "warnings", [])]
+
+    async def _refresh_alertmanager(self) -> None:
+        assert self.alertmanager is not None
+        alerts, silences = await asyncio.gather(self.alertmanager.alerts(), self.alertmanager.silences())
+        self._raw["am_alerts"], self._raw["silences"] = alerts, silences
+
+    async def fetch_triage(self, time_range: TimeRange) -> TriageData:
+        """Refresh every backend now (each on its own, concurrently) and assemble the view."""
+        await asyncio.gather(*(self.refresh(kind, time_range) for kind in self.backends))
+        return self.assemble(time_range)
+
+    def assemble(self, time_range: TimeRange) -> TriageData:
+        """The triage view from whatever each backend last delivered."""
+        warnings = [*self._prom_warnings, *self._skew_warnings()]
+        return self._assemble(self._services_now, self._queries, time_range, warnings)
+
+    def take_outages(self) -> list[tuple[str, float, float, str]]:
+        """Outages that ended since the last call: (backend, since, until, why)."""
+        out, self.outages = self.outages, []
+        return out
 
     def _skew_warnings(self) -> list[str]:
         """R4.6: a server whose ``Date`` is far from our clock is said so on screen."""
@@ -208,14 +266,10 @@ class BackendSession:
         if self.context.services or self.prometheus is None:
             return self._services
         if not self._discovered or self._refreshes % REDISCOVER_EVERY == 0:
-            try:
-                data = (await self.prometheus.query(discovery_query())).data
-            except BackendError as exc:
-                self.sources["prometheus"].failed(now, exc.badge, str(exc))
-            else:
-                if isinstance(data, VectorResult):
-                    self._services = discover_services(s.metric for s in data.result)
-                    self._discovered = True
+            data = (await self.prometheus.query(discovery_query())).data  # a failure fails the refresh
+            if isinstance(data, VectorResult):
+                self._services = discover_services(s.metric for s in data.result)
+                self._discovered = True
         self._refreshes += 1
         return self._services
 

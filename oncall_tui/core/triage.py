@@ -9,6 +9,7 @@ pending ones). Everything here is a pure function of its inputs and ``now``.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,41 +268,93 @@ def firing_by_service(alerts: Iterable[TriageAlert]) -> dict[str, int]:
 # ------------------------------------------------------------------ backend state --
 @dataclass
 class SourceState:
-    """A backend's data state for a panel badge: loading / fresh / stale / down / auth (R4.1)."""
+    """One backend's data state, ticking with ``now`` (R4.1, DESIGN.md "Failure behaviour").
+
+    ``ok 3s`` (age of the data on screen) · ``SLOW 12s`` (a request in flight longer than the
+    refresh interval) · ``RETRYING 1/3 next in 2s`` · ``DOWN since 10:31:05`` (the last request
+    failed; the last good data stays, dimmed) · ``STALE 45s`` (no answer for longer than
+    ``stale_after``) · ``AUTH-FAILED`` · ``…`` (nothing yet).
+    """
 
     name: str
     stale_after: float = 30.0
+    #: The refresh interval: a request in flight longer than this is SLOW.
+    interval: float = 10.0
     last_ok: float | None = None
     error: str | None = None
     error_badge: str | None = None
     failing_since: float | None = None
-    #: When the backend asked us (``Retry-After``) to come back; no request before then.
+    #: No request before this time: the server's ``Retry-After``, or our own backoff.
     retry_at: float | None = None
+    retry_attempt: int = 0
+    retry_max: int = 0
+    #: When the request now in flight was sent (None: nothing in flight).
+    in_flight_since: float | None = None
 
-    def ok(self, now: float) -> None:
+    def started(self, now: float) -> None:
+        if self.in_flight_since is None:
+            self.in_flight_since = now
+
+    def ok(self, now: float) -> tuple[float, float, str] | None:
+        """Record an answer; returns the outage it ends as (since, until, why), if any."""
+        outage = (self.failing_since, now, self.error or "") if self.failing_since is not None else None
         self.last_ok, self.error, self.error_badge, self.failing_since = now, None, None, None
-        self.retry_at = None
+        self.retry_at, self.retry_attempt, self.in_flight_since = None, 0, None
+        return outage  # type: ignore[return-value]
 
     def failed(self, now: float, badge: str, message: str, *, retry_after: float | None = None) -> None:
         if self.failing_since is None:
             self.failing_since = now
         self.error, self.error_badge = message, badge
         self.retry_at = now + retry_after if retry_after is not None else None
+        self.retry_attempt, self.retry_max, self.in_flight_since = 0, 0, None
+
+    def retrying(self, now: float, attempt: int, max_attempts: int, delay: float, error: str) -> None:
+        """A read failed and will be retried after ``delay`` (the request is still running)."""
+        if self.failing_since is None:
+            self.failing_since = now
+        self.error = error
+        self.retry_at, self.retry_attempt, self.retry_max = now + delay, attempt, max_attempts
 
     def waiting(self, now: float) -> bool:
-        """Whether the backend's ``Retry-After`` still holds (skip this refresh's requests)."""
-        return self.retry_at is not None and now < self.retry_at
+        """Whether a ``Retry-After`` still holds with nothing in flight (skip this refresh)."""
+        return self.in_flight_since is None and self.retry_at is not None and now < self.retry_at
 
     def status(self, now: float) -> str:
+        """auth | retrying | slow | down | loading | stale | fresh."""
         if self.error_badge == "AUTH-FAILED":
             return "auth"
-        if self.waiting(now):
+        if self.retry_at is not None and now < self.retry_at:
             return "retrying"
+        if self.in_flight_since is not None and now - self.in_flight_since > self.interval:
+            return "slow"
         if self.error is not None:
-            return "stale" if self.last_ok is not None else "down"
+            return "down"
         if self.last_ok is None:
             return "loading"
         return "stale" if now - self.last_ok > self.stale_after else "fresh"
+
+    def badge(self, now: float) -> str:
+        """The header's words for :meth:`status` (without the backend's name)."""
+        status = self.status(now)
+        age = format_age(self.age(now))
+        if status == "fresh":
+            return f"ok {age}"
+        if status == "stale":
+            return f"STALE {age}"
+        if status == "slow":
+            return f"SLOW {format_age(now - self.in_flight_since if self.in_flight_since is not None else 0.0)}"
+        if status == "retrying":
+            left = format_age(max(self.retry_at - now, 0.0) if self.retry_at is not None else 0.0)
+            count = f" {self.retry_attempt}/{self.retry_max}" if self.retry_max else ""
+            return f"RETRYING{count} next in {left}"
+        if status == "down":
+            since = time.strftime("%H:%M:%S", time.gmtime(self.failing_since if self.failing_since is not None else now))
+            kept = f", data {age} old" if self.last_ok is not None else ""
+            return f"DOWN since {since}{kept}"
+        if status == "auth":
+            return "AUTH-FAILED"
+        return "…"
 
     def age(self, now: float) -> float | None:
         return None if self.last_ok is None else max(now - self.last_ok, 0.0)

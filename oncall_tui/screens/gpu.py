@@ -241,7 +241,7 @@ class GpuScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.oncall
-        self.fleet_state.stale_after = max(3 * app.refresh_seconds, 30.0)
+        self.fleet_state.stale_after = max(2 * app.refresh_seconds, 5.0)
         self.query_one(FleetTable).focus()
         self.render_all()
         self.refresh_all()
@@ -415,7 +415,7 @@ class GpuScreen(Screen):
         app = self.oncall
         now = app.clock()
         state = self.fleet_state
-        badges = [SourceBadge("dcgm", state.status(now), format_age(state.age(now)), state.error or "")]
+        badges = [SourceBadge("dcgm", state.status(now), format_age(state.age(now)), state.error or "", label=state.badge(now))]
         local = self.local
         if local is None:
             badges.append(SourceBadge("nvml", "loading", "-"))
@@ -473,7 +473,7 @@ class GpuScreen(Screen):
         update_if_changed(title, text)
         width = table.size.width or self.size.width or app.size.width
         table.show_gpus(gpus, width=width, color=app.theme_color)
-        table.set_class(self.fleet_state.status(now) == "stale", "stale")
+        table.set_class(self.fleet_state.status(now) in ("stale", "down", "retrying"), "stale")
         keys = [fleet_row_key(g) for g in gpus]
         if self._fleet_key in keys:
             index = keys.index(self._fleet_key)  # type: ignore[arg-type]

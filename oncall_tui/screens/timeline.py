@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
 
 #: Event kind -> theme variable of its colour (no colour literals outside themes/).
-KIND_COLOR = {"alert": "error", "action": "warning", "result": "success", "note": "accent", "runbook": "secondary"}
+KIND_COLOR = {"alert": "error", "action": "warning", "result": "success", "note": "accent", "runbook": "secondary", "backend": "warning"}
 
 
 class TimelineScreen(Screen):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from oncall_tui.app import OncallApp
-    from oncall_tui.clients.session import TriageData
+    from oncall_tui.clients.session import BackendSession, TriageData
 
 
 class TriageScreen(Screen):
@@ -97,12 +99,46 @@ class TriageScreen(Screen):
     # ------------------------------------------------------------------- data --
     @work(exclusive=True, group="triage-refresh", exit_on_error=False, description="triage refresh")
     async def refresh_data(self) -> None:
+        """Refresh every backend now (``ctrl+r``, a new time range, the first load); each one's
+        data is shown as soon as it arrives. A backend whose loop is mid-request is left to it."""
         app = self.oncall
+        session = app.session
+
+        async def one(kind: str) -> None:
+            if await session.refresh(kind, app.time_range, if_idle=True):
+                self._deliver(session, kind)
+
+        await asyncio.gather(*(one(kind) for kind in session.backends))
+        if not session.backends:
+            self._deliver(session, None)
+
+    def start_loops(self) -> None:
+        """One refresh loop per backend: its own interval, timeout and retries."""
+        session = self.oncall.session
+        for kind in session.backends:
+            self.run_worker(self._loop(session, kind), group=f"loop-{kind}", exclusive=True, exit_on_error=False, description=f"{kind} refresh loop")
+
+    async def _loop(self, session: BackendSession, kind: str) -> None:
+        app = self.oncall
+        while app.session is session:
+            started = time.monotonic()
+            if not app.paused:
+                await session.refresh(kind, app.time_range)
+                if app.session is not session:
+                    return
+                self._deliver(session, kind)
+            await asyncio.sleep(max(app.refresh_seconds - (time.monotonic() - started), 0.5))
+
+    def _deliver(self, session: BackendSession, kind: str | None) -> None:
+        """Show what the backends last delivered (a bug here shows on screen, never blanks it)."""
+        app = self.oncall
+        if app.session is not session:
+            return
         try:
-            data = await app.session.fetch_triage(app.time_range)
+            data = session.assemble(app.time_range)
             self.data = data
             self.render_data()
-            app.data_loaded(data)
+            app.data_loaded(data, kind)
         except Exception as exc:  # noqa: BLE001 - a bug must show on screen, not blank the triage
             log.exception("triage refresh failed")
             self.refresh_error = f"triage refresh failed: {type(exc).__name__}: {clean_message(exc)} (the data shown may be old)"
@@ -128,21 +164,12 @@ class TriageScreen(Screen):
         scope = f" for {sanitize_for_display(self.narrow_to, max_chars=64)} (space: all)" if self.narrow_to else ""
         extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
         update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
-        stale = any(s.status(data.fetched_at) == "stale" for s in data.sources.values())
-        for widget in (self.query_one(SignalsTable), self.query_one(AlertsTable)):
-            widget.set_class(stale, "stale")
 
     def header_state(self) -> HeaderState:
         app = self.oncall
         now = app.clock()
         badges = [
-            SourceBadge(
-                name,
-                src.status(now),
-                format_age(src.age(now)),
-                src.error or "",
-                next_in=format_age(src.retry_at - now) if src.retry_at is not None else "",
-            )
+            SourceBadge(name, src.status(now), format_age(src.age(now)), src.error or "", label=src.badge(now))
             for name, src in app.session.sources.items()
         ]
         ctx = app.context
@@ -161,8 +188,9 @@ class TriageScreen(Screen):
         now = app.clock()
         self.query_one(StatusHeader).show(self.header_state())
         problems = [
-            f"{src.error} (last good data {format_age(src.age(now))} ago)" if src.last_ok else src.error
-            for src in app.session.sources.values()
+            f"{name} {app.session.url_of(name)}: {src.error}"
+            + (f" (last good data {format_age(src.age(now))} ago)" if src.last_ok else "")
+            for name, src in app.session.sources.items()
             if src.error
         ]
         if self.refresh_error is not None:
@@ -170,6 +198,11 @@ class TriageScreen(Screen):
         if self.data is not None:
             # Prometheus "partial result" warnings and clock skew (R4.3, R4.6).
             problems += [f"⚠ {w}" for w in dict.fromkeys(self.data.warnings)][:3]
+        # Each table is dimmed while its backend's data is not live (down, stale, retrying...).
+        for kind, table in (("prometheus", SignalsTable), ("alertmanager", AlertsTable)):
+            src = app.session.sources.get(kind)
+            live = src is None or (src.status(now) in ("fresh", "loading", "slow") and (src.age(now) or 0) <= src.stale_after)
+            self.query_one(table).set_class(not live, "stale")
         box = self.query_one("#problems", Static)
         update_if_changed(box, "\n".join(sanitize_for_display(p, max_chars=300) for p in problems))
         box.set_class(not problems, "hidden")

@@ -100,25 +100,10 @@ def plan_fleet_columns(rows: Sequence[dict[str, str]], width: int) -> list[tuple
 
 
 class CellTable(DiffTable):
-    """A table of ready-made cells (local GPUs, processes); keeps the cursor on its row key.
-
-    Unlike :meth:`DiffTable.set_table` alone, a change of column *widths* (a resize) rebuilds
-    the columns too.
-    """
-
-    _widths: list[tuple[str, int | None]] | None = None
+    """A table of ready-made cells (local GPUs, processes); keeps the cursor on its row key
+    (a change of column widths rebuilds the columns: :meth:`DiffTable.set_table`)."""
 
     def show(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[DisplayText]]]) -> None:
-        widths = list(columns)
-        if self._widths is not None and widths != self._widths and self.columns:
-            selected = self.selected_key
-            self.clear(columns=True)
-            self._widths = widths
-            self.set_table(columns, rows)
-            if selected is not None and selected in [key for key, _ in rows]:
-                self.move_cursor(row=self.get_row_index(selected))
-            return
-        self._widths = widths
         self.set_table(columns, rows)
 
 

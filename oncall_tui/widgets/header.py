@@ -23,17 +23,17 @@ def update_if_changed(widget: Static, text: str) -> None:
 @dataclass(frozen=True)
 class SourceBadge:
     name: str
-    status: str  # loading | fresh | retrying | stale | down | auth
+    status: str  # loading | fresh | slow | retrying | stale | down | auth
     age: str
     reason: str = ""
-    #: For ``retrying``: how long until the next request (``23h59m``).
-    next_in: str = ""
+    #: The whole badge after the name, when the state computed it (SourceState.badge).
+    label: str = ""
 
     def text(self) -> str:
-        label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…", "retrying": "RETRYING"}
+        if self.label:
+            return f"{self.name} {self.label}"
+        label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…"}
         age = f" {self.age}" if self.status in ("fresh", "stale") else ""
-        if self.status == "retrying" and self.next_in:
-            age = f" next in {self.next_in}"
         return f"{self.name} {label.get(self.status, self.status)}{age}"
 
 
@@ -64,7 +64,7 @@ class StatusHeader(Horizontal):
     StatusHeader .-loading { color: $foreground-muted; }
     StatusHeader .-stale { color: $source-stale; text-style: dim italic; }
     StatusHeader .-down, StatusHeader .-auth { color: $source-down; text-style: bold; }
-    StatusHeader .-retrying { color: $source-stale; text-style: bold; }
+    StatusHeader .-retrying, StatusHeader .-slow { color: $source-stale; text-style: bold; }
     StatusHeader .hidden { display: none; }
     """
 
@@ -92,5 +92,5 @@ class StatusHeader(Horizontal):
             box.mount_all(labels)
         for label, badge in zip(labels, state.sources, strict=True):
             update_if_changed(label, badge.text())
-            for status in ("fresh", "stale", "down", "auth", "loading", "retrying"):
+            for status in ("fresh", "stale", "down", "auth", "loading", "retrying", "slow"):
                 label.set_class(badge.status == status, f"-{status}")

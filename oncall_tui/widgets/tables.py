@@ -41,13 +41,15 @@ class DiffTable(SafeTable):
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[DisplayText]]]) -> None:
-        keys = [str(c.key.value) for c in self.ordered_columns]
         wanted = [label for label, _ in columns]
         current_rows = [str(r.key.value) for r in self.ordered_rows]
-        if keys != wanted or current_rows != [key for key, _ in rows]:
+        # A change of column set *or widths* (a resize, a longer alert name) rebuilds the columns.
+        new_columns = list(columns) != getattr(self, "_column_spec", None)
+        if new_columns or current_rows != [key for key, _ in rows]:
             selected = self._selected_key()
-            self.clear(columns=keys != wanted)
-            if keys != wanted:
+            self.clear(columns=new_columns)
+            self._column_spec = list(columns)
+            if new_columns:
                 for label, width in columns:
                     self.add_column(display(label, style="bold"), key=label, width=width)
             for key, cells in rows:
