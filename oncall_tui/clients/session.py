@@ -166,7 +166,7 @@ class BackendSession:
         """The backends of the triage view that this context has ("prometheus", "alertmanager")."""
         return list(self.sources)
 
-    async def refresh(self, kind: str, time_range: TimeRange, *, if_idle: bool = False) -> bool:
+    async def refresh(self, kind: str, time_range: TimeRange, *, if_idle: bool = False, force: bool = False) -> bool:
         """Refresh one backend's part of the triage view. Never raises for backend trouble: it
         lands in ``sources[kind]``; its last good data stays in place. Each backend refreshes on
         its own (one refresh of a backend at a time): a hung Alertmanager never holds
@@ -182,8 +182,8 @@ class BackendSession:
             if setup is not None:
                 state.failed(now, setup.badge, str(setup))
                 return True
-            if state.waiting(now):
-                return True  # the server's Retry-After still holds
+            if state.waiting(now) and not force:
+                return True  # the server's Retry-After still holds (ctrl+r asks anyway: force)
             state.started(now)
             try:
                 if kind == "prometheus":
@@ -206,6 +206,11 @@ class BackendSession:
     async def _refresh_prometheus(self, time_range: TimeRange) -> None:
         assert self.prometheus is not None
         now = self.clock()
+        probe = None
+        if self.sources["prometheus"].error is not None:
+            # Failing: one request first (with its retries), the refresh's dozen only once it
+            # answers, so a struggling Prometheus is not sent a full refresh every interval.
+            probe = await self.prometheus.alerts()
         services = await self._services_for_refresh(now)
         queries = build_signal_queries(services)
         start, end, step = time_range.window(now, points=RANGE_POINTS)
@@ -218,8 +223,11 @@ class BackendSession:
             for signal, expr in queries.items():
                 if signal in TREND_SIGNALS:
                     jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
-        jobs["prom_alerts"] = self.prometheus.alerts()
+        if probe is None:
+            jobs["prom_alerts"] = self.prometheus.alerts()
         results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+        if probe is not None:
+            jobs["prom_alerts"], results = None, [*results, probe]
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
             raise failure

@@ -304,7 +304,8 @@ class SourceState:
 
     def failed(self, now: float, badge: str, message: str, *, retry_after: float | None = None) -> None:
         if self.failing_since is None:
-            self.failing_since = now
+            # Blind since the failed request was sent (a hung server: since it stopped answering).
+            self.failing_since = self.in_flight_since if self.in_flight_since is not None else now
         self.error, self.error_badge = message, badge
         self.retry_at = now + retry_after if retry_after is not None else None
         self.retry_attempt, self.retry_max, self.in_flight_since = 0, 0, None

@@ -105,7 +105,8 @@ class TriageScreen(Screen):
         session = app.session
 
         async def one(kind: str) -> None:
-            if await session.refresh(kind, app.time_range, if_idle=True):
+            # The responder asked now: a Retry-After wait does not hold a manual refresh back.
+            if await session.refresh(kind, app.time_range, if_idle=True, force=True):
                 self._deliver(session, kind)
 
         await asyncio.gather(*(one(kind) for kind in session.backends))
