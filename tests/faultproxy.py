@@ -9,6 +9,7 @@ upstream server, unless :attr:`FaultProxy.fault` names a fault, which it then an
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from email.utils import formatdate
@@ -39,6 +40,12 @@ def _response(status: str, body: bytes, content_type: str = "application/json", 
         f"Date: {formatdate(usegmt=True)}\r\nConnection: close\r\n{extra}\r\n"
     )
     return head.encode() + body
+
+
+@functools.cache
+def huge() -> bytes:
+    """A 50 MB answer, built once (building it per request would load the test machine, not the app)."""
+    return _response("200 OK", b'{"pad":"' + b"A" * (50 * 1024 * 1024) + b'"}')
 
 
 class FaultProxy:
@@ -148,7 +155,7 @@ class FaultProxy:
         if fault == "wrong-shape":
             return _response("200 OK", b'{"status":"success","data":{"resultType":"vector","result":"surprise"},"alerts":7}')
         if fault == "huge":
-            return _response("200 OK", b'{"pad":"' + b"A" * (50 * 1024 * 1024) + b'"}')
+            return huge()
         if fault == "deep":
             return _response("200 OK", b"[" * 10_000 + b"]" * 10_000)
         if fault in ("401", "403"):

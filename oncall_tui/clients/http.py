@@ -182,9 +182,11 @@ class ApiClient:
         form: Mapping[str, Any] | None = None,
         idempotent: bool,
         headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ApiResponse:
-        """Send one request; retry only when ``idempotent``; raise a :class:`BackendError` on failure."""
-        policy = self.retry if idempotent else NO_RETRY
+        """Send one request; retry only when ``idempotent`` (with ``retry``, default the client's
+        policy); raise a :class:`BackendError` on failure."""
+        policy = (retry or self.retry) if idempotent else NO_RETRY
         attempt = 0
         while True:
             try:

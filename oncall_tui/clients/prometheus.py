@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 import pydantic
 
 from oncall_tui.clients.errors import BackendError
-from oncall_tui.clients.http import ApiClient, ApiResponse
+from oncall_tui.clients.http import ApiClient, ApiResponse, RetryPolicy
 from oncall_tui.models.prometheus import (
     AlertsData,
     BuildInfo,
@@ -74,13 +74,13 @@ class PrometheusClient(ApiClient):
         return f"{max(read - 1.0, 1.0):g}s"
 
     # ------------------------------------------------------------------ queries --
-    async def query(self, expr: str, *, time: Time | None = None) -> PromResult[QueryData]:
+    async def query(self, expr: str, *, time: Time | None = None, retry: RetryPolicy | None = None) -> PromResult[QueryData]:
         """Instant query: vector, matrix (range selector), scalar or string."""
         params = {"query": expr, "time": _ts(time), "timeout": self._server_timeout()}
-        return await self._call("/api/v1/query", params, parse_query_data, post=True)
+        return await self._call("/api/v1/query", params, parse_query_data, post=True, retry=retry)
 
     async def query_range(
-        self, expr: str, *, start: Time, end: Time, step: float
+        self, expr: str, *, start: Time, end: Time, step: float, retry: RetryPolicy | None = None
     ) -> PromResult[QueryData]:
         """Range query; the result is a matrix (series may differ in length; NaN kept)."""
         params = {
@@ -90,7 +90,7 @@ class PrometheusClient(ApiClient):
             "step": f"{step:g}",
             "timeout": self._server_timeout(),
         }
-        return await self._call("/api/v1/query_range", params, parse_query_data, post=True)
+        return await self._call("/api/v1/query_range", params, parse_query_data, post=True, retry=retry)
 
     async def query_exemplars(
         self, expr: str, *, start: Time, end: Time
@@ -99,9 +99,9 @@ class PrometheusClient(ApiClient):
         return await self._call("/api/v1/query_exemplars", params, parse_exemplars, post=True)
 
     # ------------------------------------------------------------------- alerts --
-    async def alerts(self) -> list[PromAlert]:
+    async def alerts(self, *, retry: RetryPolicy | None = None) -> list[PromAlert]:
         """Firing and pending alerts as Prometheus sees them (no external labels)."""
-        result = await self._call("/api/v1/alerts", None, AlertsData.model_validate)
+        result = await self._call("/api/v1/alerts", None, AlertsData.model_validate, retry=retry)
         return list(result.data.alerts)
 
     async def rules(self, *, type: str | None = None) -> RulesData:
@@ -142,16 +142,16 @@ class PrometheusClient(ApiClient):
 
     # ----------------------------------------------------------------- plumbing --
     async def _call(
-        self, path: str, params: dict[str, Any] | None, parse: Any, *, post: bool = False
+        self, path: str, params: dict[str, Any] | None, parse: Any, *, post: bool = False, retry: RetryPolicy | None = None
     ) -> PromResult[Any]:
         """``post``: send the parameters as a form body (Prometheus accepts POST for queries and
         series). A batched PromQL over many services, or one with a 100 KB label value, does not
         fit in a URL; a form body has no such limit. Still an idempotent read: retried as a GET is."""
         clean = {k: v for k, v in (params or {}).items() if v not in (None, [])}
         if post:
-            response = await self.request("POST", path, form=clean, idempotent=True)
+            response = await self.request("POST", path, form=clean, idempotent=True, retry=retry)
         else:
-            response = await self.request("GET", path, params=clean or None, idempotent=True)
+            response = await self.request("GET", path, params=clean or None, idempotent=True, retry=retry)
         body = await self.decode_json(response)
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             raise self.malformed(response, ValueError("missing {status: success, data} envelope"))

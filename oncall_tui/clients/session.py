@@ -21,7 +21,7 @@ from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
-from oncall_tui.clients.http import SKEW_WARN_SECONDS
+from oncall_tui.clients.http import NO_RETRY, SKEW_WARN_SECONDS
 from oncall_tui.clients.prometheus import PrometheusClient
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
@@ -206,10 +206,11 @@ class BackendSession:
     async def _refresh_prometheus(self, time_range: TimeRange) -> None:
         assert self.prometheus is not None
         now = self.clock()
+        # The batch of a refresh is a dozen requests: none of them retries on its own (that
+        # would be a dozen retry storms); a failed refresh makes the next one start with one
+        # probe request, which retries with backoff, and sends the batch only once it answers.
         probe = None
         if self.sources["prometheus"].error is not None:
-            # Failing: one request first (with its retries), the refresh's dozen only once it
-            # answers, so a struggling Prometheus is not sent a full refresh every interval.
             probe = await self.prometheus.alerts()
         services = await self._services_for_refresh(now)
         queries = build_signal_queries(services)
@@ -218,13 +219,13 @@ class BackendSession:
         jobs: dict[str, Any] = {}
         at = now if time_range.end is None else min(time_range.end, now)
         for signal, expr in queries.items():
-            jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at)
+            jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at, retry=NO_RETRY)
         if range_key != self._range_key:
             for signal, expr in queries.items():
                 if signal in TREND_SIGNALS:
-                    jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step)
+                    jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step, retry=NO_RETRY)
         if probe is None:
-            jobs["prom_alerts"] = self.prometheus.alerts()
+            jobs["prom_alerts"] = self.prometheus.alerts(retry=NO_RETRY)
         results = await asyncio.gather(*jobs.values(), return_exceptions=True)
         if probe is not None:
             jobs["prom_alerts"], results = None, [*results, probe]

@@ -23,6 +23,7 @@ from textual.widgets import Static
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.keys import ALERT_ACTIONS, action_bindings
 
 
 def alert_detail_text(alert: TriageAlert, now: datetime) -> Text:
@@ -66,12 +67,7 @@ class AlertDetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Back", id="alert-close"),
         Binding("q", "close", "Back", show=False, id="alert-close-q"),
-        Binding("S", "act('silence_alert')", "Silence", id="silence"),
-        Binding("A", "act('ack_alert')", "Ack", id="ack"),
-        Binding("l", "act('logs')", "Logs", id="logs"),
-        Binding("x", "act('traces')", "Traces", id="traces"),
-        Binding("u", "act('gpu')", "GPUs", id="gpu"),
-        Binding("b", "act('runbook')", "Runbook", id="runbook"),
+        *action_bindings(ALERT_ACTIONS, "act('{}')"),
         Binding("d", "service", "Service detail", id="alert-service"),
     ]
     DEFAULT_CSS = """

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-
 from oncall_tui.core import format as fmt
 from oncall_tui.core.gpu import FleetGpu, fleet_row
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display

@@ -12,3 +12,19 @@ TIME_RANGE_BINDINGS = [
     Binding("-", "app.zoom(-1)", "Zoom out", show=False, id="zoom-out"),
     Binding("0", "app.live", "Live", show=False, id="live"),
 ]
+
+#: (key, app action, description, binding id) of the keys that act on one alert. The ids are the
+#: app's, so one keymap entry remaps a key on the alerts table and on the alert's detail alike.
+ALERT_ACTIONS: list[tuple[str, str, str, str]] = [
+    ("S", "silence_alert", "Silence", "silence"),
+    ("A", "ack_alert", "Ack", "ack"),
+    ("l", "logs", "Logs", "logs"),
+    ("x", "traces", "Traces", "traces"),
+    ("u", "gpu", "GPUs", "gpu"),
+    ("b", "runbook", "Runbook", "runbook"),
+]
+
+
+def action_bindings(actions: list[tuple[str, str, str, str]], template: str = "app.{}") -> list[Binding]:
+    """Bindings for ``actions``; ``template`` turns an app action into the binding's action."""
+    return [Binding(key, template.format(action), description, id=binding_id) for key, action, description, binding_id in actions]

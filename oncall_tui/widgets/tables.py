@@ -17,7 +17,14 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from oncall_tui.core import format as fmt
 from oncall_tui.core.sparkline import sparkline
 from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
-from oncall_tui.widgets.display import DisplayText, SafeTable, check_display, clipped, display
+from oncall_tui.widgets.display import (
+    DisplayText,
+    SafeTable,
+    check_display,
+    clipped,
+    display,
+)
+from oncall_tui.widgets.keys import ALERT_ACTIONS, action_bindings
 
 Colors = Callable[[str], str]
 SPARK = 8
@@ -96,9 +103,7 @@ class SignalsTable(DiffTable):
     # so a remap in the config's keymap applies here too).
     BINDINGS = [
         Binding("enter", "select_cursor", "Detail", id="drill"),
-        Binding("l", "app.logs", "Logs", id="logs"),
-        Binding("x", "app.traces", "Traces", id="traces"),
-        Binding("u", "app.gpu", "GPUs", id="gpu"),
+        *action_bindings([a for a in ALERT_ACTIONS if a[0] in "lxu"]),
         Binding("R", "app.rollback", "Rollback", id="rollback"),
     ]
 
@@ -153,15 +158,7 @@ class SignalsTable(DiffTable):
 class AlertsTable(DiffTable):
     """Firing, pending, silenced and inhibited alerts, grouped by severity then age."""
 
-    BINDINGS = [
-        Binding("S", "app.silence_alert", "Silence", id="silence"),
-        Binding("A", "app.ack_alert", "Ack", id="ack"),
-        Binding("l", "app.logs", "Logs", id="logs"),
-        Binding("x", "app.traces", "Traces", id="traces"),
-        Binding("u", "app.gpu", "GPUs", id="gpu"),
-        Binding("b", "app.runbook", "Runbook", id="runbook"),
-        Binding("enter", "select_cursor", "Detail", id="drill"),
-    ]
+    BINDINGS = [*action_bindings(ALERT_ACTIONS), Binding("enter", "select_cursor", "Detail", id="drill")]
 
     def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
         wide = width >= 110

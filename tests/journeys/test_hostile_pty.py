@@ -19,33 +19,16 @@ import httpx
 import pytest
 
 from tests.journeys.harness import Terminal
+from tests.test_sanitize_redact import HOSTILE as ESCAPES
 from tests.servers import Exporter, exposition, post_alerts, start_alertmanager, start_prometheus, write_config
 
 pytestmark = pytest.mark.integration
 
 #: SECURITY.md "Hostile inputs" 1-22 that a label value can carry (valid UTF-8 only: both
-#: servers reject anything else).
+#: servers reject anything else): the escape sequences of test_sanitize_redact, plus markup,
+#: shell, newline, template and invisible-character inputs.
 HOSTILE = [
-    "\x1b]52;c;ZWNobyBwd25lZA==\x07",
-    "\x1b]52;c;ZWNobyBwd25lZA==\x1b\\",
-    "\x1b]52;c;?\x07",
-    "\x1b]2;id;\x07\x1b[21t",
-    "\x1b]8;;https://evil.example/\x1b\\https://runbooks.corp/\x1b]8;;\x1b\\",
-    "\x1b[2J\x1b[HAll alerts resolved",
-    "\x1b[1A\x1b[2Kstatus=OK",
-    "rm -rf /var/data\rstatus ok          ",
-    "DANGER\x08\x08\x08\x08\x08\x08SAFE  ",
-    "\x1b[6n",
-    "\x1bP$q m\x1b\\",
-    "\x1b]50;?\x07",
-    "\x1b[>0q",
-    "\x1bc",
-    "\x1b[?1049l",
-    "\x1b[?1000l",
-    "\x1b[201~",
-    "\x1b(0lqqk",
-    "disk full \x1b]0;",
-    "a\x00b\x7fc",
+    *ESCAPES,
     "\u009b31mC1 CSI",
     "x [/] y",
     "[/bold]",
