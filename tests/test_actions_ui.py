@@ -112,7 +112,7 @@ async def test_silence_form_confirm_silences_the_demo_alert_and_audits(tmp_path:
         await pilot.pause()
         assert isinstance(app.screen, SilenceForm)
         assert "comment is required" in str(form.query_one("#silence-error").render())
-        form.query_one("#silence-comment", Input).focus()
+        assert form.focused is form.query_one("#silence-comment", Input)  # the error leaves the cursor there
         await pilot.press(*"INC-42 rollback")
         await pilot.press("enter")
         await pilot.pause()
@@ -174,8 +174,7 @@ async def test_ack_creates_a_short_silence_then_silences_screen_expires_it(tmp_p
         screen = app.screen
         assert isinstance(screen, SilencesScreen)
         assert ack_id in [s.id for s in screen.silences]
-        table = screen.query_one(DataTable)
-        table.move_cursor(row=[s.id for s in screen.silences].index(ack_id))
+        await pilot.press(*["j"] * [s.id for s in screen.silences].index(ack_id))
         await pilot.press("X")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -205,7 +204,7 @@ async def test_extend_and_expiring_soon_warning(tmp_path: Path) -> None:
         warning = str(screen.query_one("#silences-warning").render())
         assert "expires in" in warning and not screen.query_one("#silences-warning").has_class("hidden")
         ours = next(i for i, s in enumerate(screen.silences) if s.comment.startswith("ack by "))
-        screen.query_one(DataTable).move_cursor(row=ours)
+        await pilot.press(*["j"] * ours)
         await pilot.press("E")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -267,7 +266,8 @@ async def test_protected_context_needs_the_typed_target(tmp_path: Path) -> None:
         assert "[@click=app.quit]" in str(screen.query_one("#confirm-preview").render())  # inert text
         button = screen.query_one("#confirm", Button)
         assert button.disabled
-        screen.query_one("#confirm-typed", Input).focus()
+        await pilot.press("shift+tab")  # Cancel has focus; one step back is the typed-target input
+        assert screen.focused is screen.query_one("#confirm-typed", Input)
         await pilot.press(*"llm-serve")
         assert button.disabled
         await pilot.press("r")

@@ -177,7 +177,8 @@ async def test_protected_context_requires_typing_the_service(tmp_path: Path) -> 
         confirm_button = screen.query_one("#confirm", Button)
         assert confirm_button.disabled
         assert screen.focused is screen.query_one("#cancel", Button)
-        screen.query_one("#confirm-typed").focus()
+        await pilot.press("shift+tab")  # from Cancel back to the typed-target input
+        assert screen.focused is screen.query_one("#confirm-typed")
         await pilot.press(*"llm-serve")
         assert confirm_button.disabled
         await pilot.press("r")
