@@ -210,6 +210,9 @@ class ApiClient:
                 if not self.should_retry(response, err):
                     raise err
             if attempt >= policy.max_retries:
+                if retry_after is not None and err.retry_after is None:
+                    # the caller honours the server's wait (clamped) before asking again
+                    err.retry_after = policy.delay(attempt, self.rng, retry_after)
                 raise err
             delay = policy.delay(attempt, self.rng, retry_after)
             if delay > policy.max_inline_wait:
