@@ -231,10 +231,18 @@ class OncallApp(App[int]):
         from oncall_tui.actions.timeline import outage_event
 
         for kind, since, until, why in self.session.take_outages():
+            event = outage_event(kind, since, until, why)
             try:
-                self.timeline().add(outage_event(kind, since, until, why))
+                self.timeline().add(event)
             except OSError as exc:
                 log.warning("cannot record an outage on the timeline: %s", exc)
+            if until - since >= 2 * self.refresh_seconds:  # not for one failed request
+                self.notify(
+                    sanitize_for_display(f"{kind} answers again; it was not live {event.text.split(' down ', 1)[1].split(' UTC')[0]} UTC (on the timeline)", max_chars=300),
+                    severity="warning",
+                    markup=False,
+                    timeout=10,
+                )
         self.timeline_changed()
 
     def refresh_triage(self) -> None:

@@ -55,8 +55,9 @@ async def test_firing_alerts_of_the_simulated_incident(clients) -> None:  # type
     firing = {a.labels["alertname"]: a for a in await prom.alerts() if a.state == "firing"}
     assert "ModelServingHighErrorRate" in firing and "TargetDown" in firing
     assert 0.01 < firing["ModelServingHighErrorRate"].value < 0.5  # Go %e value parsed
-    pending = {a.labels["alertname"] for a in await prom.alerts() if a.state == "pending"}
-    assert "LLMKVCacheSaturated" in pending  # for: 1h, so it stays pending
+    # for: 1h: pending on a fresh stack, firing on one that has been up for over an hour
+    states = {a.labels["alertname"]: a.state for a in await prom.alerts()}
+    assert states.get("LLMKVCacheSaturated") in ("pending", "firing")
 
     groups = await am.alert_groups()
     assert any(g.labels.get("alertname") == "TargetDown" for g in groups)

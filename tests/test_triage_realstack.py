@@ -49,4 +49,5 @@ async def test_triage_shows_incident_against_real_servers(realstack: dict[str, s
         assert first_alert[0].plain == "CRIT" and first_alert[1].plain == "ModelServingHighErrorRate"
         names = {a.name for a in data.alerts}
         assert {"TargetDown", "GPUFramebufferMemoryHigh"} <= names
-        assert any(a.name == "LLMKVCacheSaturated" and a.state == "pending" for a in data.alerts)
+        # for: 1h: pending on a fresh stack, firing once the stack has been up for an hour
+        assert any(a.name == "LLMKVCacheSaturated" and a.state in ("pending", "firing") for a in data.alerts)

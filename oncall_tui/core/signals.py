@@ -142,9 +142,12 @@ def render_template(template: str, *, sel: str, by: str, window: str, q: str = "
     """A preset template filled in, with its grouping tidied: ``by (service, )`` (a template
     whose ``{by}`` is followed by nothing) becomes ``by (service)``, ``sum by () (x)`` ``sum (x)``
     — the same PromQL, as a person would write it for copying."""
-    expr = template.format(sel=sel, by=by, w=window, q=q)
-    expr = _TRAILING_COMMA_BY.sub(r"by (\1)", expr)
-    return _EMPTY_BY.sub(r"\1 ", expr)
+    return tidy_grouping(template.format(sel=sel, by=by, w=window, q=q))
+
+
+def tidy_grouping(expr: str) -> str:
+    """``by (service, )`` → ``by (service)``; ``sum by () (x)`` → ``sum (x)`` (same PromQL)."""
+    return _EMPTY_BY.sub(r"\1 ", _TRAILING_COMMA_BY.sub(r"by (\1)", expr))
 
 
 def _render(template: str, *, sel: str, by: str, window: str, signal: str) -> str:

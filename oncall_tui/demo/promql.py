@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from oncall_tui.core.gpu import llm_saturation_queries
 from oncall_tui.core.signals import (
+    tidy_grouping,
     PRESETS,
     build_signal_queries,
     discovery_query,
@@ -63,7 +64,7 @@ class SelectorError(ValueError):
 
 def normalize(expr: str) -> str:
     """Whitespace collapsed and every ``[5m]``-style window replaced, for matching known queries."""
-    return " ".join(_WINDOW.sub("[W]", expr).split())
+    return " ".join(_WINDOW.sub("[W]", tidy_grouping(expr)).split())
 
 
 def parse_selector(expr: str) -> list[Matcher] | None:

@@ -30,7 +30,6 @@ from oncall_tui.clients.errors import BackendError, NotFound, clean_message
 from oncall_tui.core.logs import add_line_filter, build_logql
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
-from oncall_tui.core.triage import format_age
 from oncall_tui.core.waterfall import Waterfall, format_duration_ns
 from oncall_tui.models.tempo import (
     InvalidTraceId,
@@ -58,16 +57,13 @@ LOG_PAD_SECONDS = 300.0
 
 
 def tempo_badge(app: OncallApp) -> tuple[str, str]:
-    """``("tempo ok 4s", "fresh")`` / ``("tempo DOWN: reason", "down")`` for a header."""
+    """``("tempo ok 4s", "fresh")`` / ``("tempo DOWN since 10:31:05, data 4s old (DOWN: reason)", "down")``."""
     state = app.session.drill.sources.get("tempo")
     if state is None:
         return "tempo: no endpoint in this context", "down"
     now = app.clock()
     status = state.status(now)
-    label = {"fresh": "ok", "stale": "STALE", "down": "DOWN", "auth": "AUTH-FAILED", "loading": "…"}.get(status, status)
-    text = f"tempo {label}"
-    if status in ("fresh", "stale") and state.last_ok is not None:
-        text += f" {format_age(state.age(now))}"
+    text = f"tempo {state.badge(now)}"
     if state.error:
         text += f" ({state.error_badge or 'error'}: {state.error})"
     return sanitize_for_display(text, max_chars=300), status

@@ -98,3 +98,15 @@ def test_sighup_mid_write_against_a_hung_alertmanager(stack: Chaos, tmp_path: Pa
     again = Terminal(["--config", str(config), "--refresh", "2"], cols=160, rows=40, env={"XDG_STATE_HOME": str(tmp_path / "state")})
     with again.started("alertmanager ok"):
         again.wait_for("interrupted", timeout=15)
+
+
+def test_recovery_says_which_minutes_were_blind(stack: Chaos) -> None:
+    t = stack.term
+    stack.am.kill()
+    stack.wait_badge("alertmanager", lambda b: b.startswith("DOWN"), 15)
+    time.sleep(3)
+    stack.am.start()
+    t.wait_for("alertmanager answers again; it was not live", timeout=15)
+    t.press("6")
+    screen = t.wait_for("TIMELINE of private")
+    assert any("backend" in line and "alertmanager down" in line for line in screen.splitlines()), screen

@@ -127,7 +127,7 @@ def test_every_table_shows_hostile_text_inert(hostile_stack: dict[str, str], tmp
         t.settle()
         # every row of the signals table, then of the alerts table
         t.press(*["j"] * 40)
-        screen = t.wait_for("normal-svc")
+        screen = t.wait_for("normal-svc", timeout=40)
         row = next(line for line in screen.splitlines() if "normal-svc" in line)
         assert "-Inf" in row  # a -Inf sample is a value, not a crash
         t.press("tab", *["j"] * (len(HOSTILE) + 3))
@@ -162,7 +162,7 @@ def test_a_100kb_service_label_does_not_blank_the_others(hostile_stack: dict[str
     with run_app(hostile_stack, tmp_path, cols=160, rows=45) as t:
         t.wait_for("\\x1b(0lqqk", timeout=40)
         t.press("G")
-        screen = t.wait_for("normal-svc")
+        screen = t.wait_for("normal-svc", timeout=40)
         row = next(line for line in screen.splitlines() if "normal-svc" in line)
         assert re.search(r"\d", row.split("normal-svc", 1)[1]), row  # values, not blanks
         t.press("tab")
