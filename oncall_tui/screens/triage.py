@@ -73,6 +73,8 @@ class TriageScreen(Screen):
         self.data: TriageData | None = None
         #: Why the last refresh failed inside the app (a bug, not a backend): shown on screen.
         self.refresh_error: str | None = None
+        self._pending_kinds: set[str] = set()
+        self._pending_paint: object | None = None
         self.narrow_to: str | None = None
         self.filters: dict[str, str] = {"signals": "", "alerts": ""}
         self._filter_target = "signals"
@@ -104,14 +106,11 @@ class TriageScreen(Screen):
         app = self.oncall
         session = app.session
 
-        async def one(kind: str) -> None:
-            # The responder asked now: a Retry-After wait does not hold a manual refresh back.
-            if await session.refresh(kind, app.time_range, if_idle=True, force=True):
-                self._deliver(session, kind)
-
-        await asyncio.gather(*(one(kind) for kind in session.backends))
-        if not session.backends:
-            self._deliver(session, None)
+        # One paint when all have answered (the loops, when running, paint each backend as it
+        # answers; one busy with a slow request is left to its loop and not waited for).
+        # The responder asked now: a Retry-After wait does not hold a manual refresh back.
+        await asyncio.gather(*(session.refresh(kind, app.time_range, if_idle=True, force=True) for kind in session.backends))
+        self._deliver(session, None)
 
     def start_loops(self) -> None:
         """One refresh loop per backend: its own interval, timeout and retries."""
@@ -121,14 +120,29 @@ class TriageScreen(Screen):
 
     async def _loop(self, session: BackendSession, kind: str) -> None:
         app = self.oncall
+        # The first refresh is refresh_data's (all backends together: the first frame shows
+        # the worst service on top); the loop takes over one interval later.
+        await asyncio.sleep(app.refresh_seconds)
         while app.session is session:
             started = time.monotonic()
             if not app.paused:
                 await session.refresh(kind, app.time_range)
                 if app.session is not session:
                     return
-                self._deliver(session, kind)
+                self._deliver_soon(session, kind)
             await asyncio.sleep(max(app.refresh_seconds - (time.monotonic() - started), 0.5))
+
+    def _deliver_soon(self, session: BackendSession, kind: str) -> None:
+        """Paint within 100 ms: backends answering together (the loops start together) cost one
+        paint, not one each; a backend answering alone is shown as soon."""
+        self._pending_kinds.add(kind)
+        if self._pending_paint is None:
+
+            def flush() -> None:
+                kinds, self._pending_kinds, self._pending_paint = self._pending_kinds, set(), None
+                self._deliver(session, next(iter(kinds)) if len(kinds) == 1 else None)
+
+            self._pending_paint = self.set_timer(0.1, flush)
 
     def _deliver(self, session: BackendSession, kind: str | None) -> None:
         """Show what the backends last delivered (a bug here shows on screen, never blanks it)."""
