@@ -147,3 +147,87 @@ def test_service_detail_keys_act_or_say_why(tmp_path: Path) -> None:
         t.wait_gone("Confirm")
         t.press("esc")
         t.wait_for("ALERTS:")
+
+
+def test_logs_and_waterfall_keys(tmp_path: Path) -> None:
+    """Every key the README lists for the logs screen and the waterfall, pressed in a pty."""
+    with demo(tmp_path, cols=140, rows=40) as t:
+        t.press("tab", "l")
+        t.wait_for('LogQL {service="llm-server"', timeout=20)
+        t.wait_for(re.compile(r"loki ok \d+s\s+[\d,]+ lines"))
+        t.settle()
+        t.press("enter")  # the line's fields
+        t.wait_for(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC"))
+        t.press("esc", "p")  # patterns
+        t.wait_for(re.compile(r"\d+ patterns in [\d,]+ lines"))
+        t.press("p", "f")  # follow
+        t.wait_for("following")
+        t.press("f", "o")  # older lines
+        t.wait_for(re.compile(r"loaded [\d,]+ older lines"))
+        t.press("/")  # filter, pushed into the LogQL on enter
+        t.type_text("OOM")
+        t.press("enter")
+        t.wait_for('|= "OOM"')
+        t.press("t")  # the line's trace
+        screen = t.wait_for(re.compile(r"^ \d+ spans ", re.M), timeout=20)
+        trace_id = re.search(r"trace ([0-9a-f]{32})", screen).group(1)  # type: ignore[union-attr]
+        folded = re.compile(r"^ \d+ of \d+ spans", re.M)
+        for _ in range(6):  # collapse: left climbs from the line's span to its parents, folding them
+            t.press("left")
+            if folded.search(t.settle(0.3)):
+                break
+        t.wait_for(folded)
+        t.press("right")  # expand
+        t.wait_for(re.compile(r"^ \d+ spans ", re.M))
+        t.press("p")  # one level in
+        t.wait_for(re.compile(r"^ \d+ of \d+ spans", re.M))
+        t.press("o")  # one level out
+        t.wait_for(re.compile(r"^ \d+ spans ", re.M))
+        t.press("enter")  # span detail
+        t.wait_for("resource")
+        t.press("esc", "L")  # the trace's logs
+        t.wait_for(f'|= "{trace_id}"', timeout=20)
+        t.press("esc")
+        t.wait_for(re.compile(r"^ \d+ spans ", re.M))
+        t.press("esc", "esc")
+        t.wait_for("ALERTS:", timeout=10)
+
+
+def test_commands_palette_filter_help_and_pause(tmp_path: Path) -> None:
+    with demo(tmp_path, cols=140, rows=40) as t:
+        for command, marker in ((":svc feature-store", "feature-store · "), (":silences", "SILENCES in demo"), (":timeline", "TIMELINE of demo"), (":logs", "LogQL"), (":gpu", "GPU")):
+            t.press(":")
+            t.type_text(command[1:])
+            t.press("enter")
+            t.wait_for(marker, timeout=20)
+            t.press("esc")
+            t.wait_for("ALERTS:", timeout=10)
+            t.settle()
+        t.press(":")
+        t.type_text("theme oncall-light")
+        t.press("enter")
+        t.settle()
+        assert t.proc.poll() is None
+        t.press("ctrl+p")  # the palette: jump to an alert by name
+        t.wait_for("Search for commands")
+        t.type_text("FeatureStoreLatency")
+        t.press("enter")
+        t.wait_for("ALERTS for feature-store", timeout=10)
+        t.press("esc")
+        t.press("tab", "/")
+        t.type_text("!Latency")
+        t.press("enter")
+        screen = t.wait_for("filter '!Latency'")
+        assert "LLMServerHighErrorRate" in screen and "FeatureStoreLatencyHigh" not in screen
+        t.press("esc")
+        t.press("?")
+        t.wait_for("Help")
+        t.press("esc")
+        t.press("Z")
+        t.wait_for("PAUSED")
+        t.press("Z")
+        t.wait_gone("PAUSED")
+        t.press(":")
+        t.type_text("q")
+        t.press("enter")
+        t.proc.wait(timeout=10)

@@ -30,8 +30,10 @@ def am(tmp_path: Path) -> Iterator[Server]:
         server.kill()
 
 
-def app(tmp_path: Path, realstack: dict[str, str], am: Server, *args: str) -> Terminal:
+def app(tmp_path: Path, realstack: dict[str, str], am: Server, *args: str, keymap: str = "") -> Terminal:
     config = write_config(tmp_path / "config.yaml", prometheus=realstack["prometheus"], alertmanager=am.url)
+    if keymap:
+        config.write_text(config.read_text() + f"keymap:\n{keymap}")
     t = Terminal(["--config", str(config), "--refresh", "3", *args], cols=160, rows=45, env={"XDG_STATE_HOME": str(tmp_path / "state")})
     return t.started(ALERT, timeout=40)
 
@@ -94,8 +96,15 @@ def test_ack_silence_extend_expire_by_keys(tmp_path: Path, realstack: dict[str, 
 
 
 def test_read_only_refuses_every_write_key(tmp_path: Path, realstack: dict[str, str], am: Server) -> None:
-    with app(tmp_path, realstack, am, "--readonly") as t:
+    with app(tmp_path, realstack, am, "--readonly", keymap="  pause: p\n") as t:
         assert "READ-ONLY" in t.line(0)
+        # a key remapped in the config: p pauses, Z no longer does
+        t.press("Z")
+        assert "PAUSED" not in t.settle()
+        t.press("p")
+        t.wait_for("PAUSED")
+        t.press("p")
+        t.wait_gone("PAUSED")
         t.press("tab")
         for key in ("S", "A", "R", "N"):
             t.press(key)
