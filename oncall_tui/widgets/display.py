@@ -1,7 +1,6 @@
 """The one way text reaches a table cell, a header or a badge: :class:`DisplayText`.
 
-Everything a table shows is made by :func:`display` (or :meth:`DisplayText.assemble` from parts
-that each go through it): the value is sanitised (:func:`~oncall_tui.core.sanitize.sanitize_for_display`:
+Everything a table shows is made by :func:`display` (or :func:`clipped`): the value is sanitised (:func:`~oncall_tui.core.sanitize.sanitize_for_display`:
 control characters and escapes become visible ``\\x1b`` text, bidi/invisible characters
 ``<U+202E>`` markers, over-long values end in ``…[+N bytes]``) and never parsed as markup.
 
@@ -18,8 +17,6 @@ screen or write the clipboard.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -34,17 +31,8 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u2
 
 
 class DisplayText(Text):
-    """A ``rich.text.Text`` whose characters went through the display sanitiser."""
-
-    @classmethod
-    def assemble_parts(cls, parts: Iterable[tuple[object, str] | object], **kwargs: object) -> DisplayText:
-        """One cell from several (value, style) parts, each sanitised (a part without a style
-        is a bare value)."""
-        out = cls(**kwargs)  # type: ignore[arg-type]
-        for part in parts:
-            value, style = part if isinstance(part, tuple) else (part, "")
-            out.append(sanitize_for_display(str(value), max_chars=MAX_LABEL_VALUE), style=style)
-        return out
+    """A ``rich.text.Text`` whose characters went through the display sanitiser (made only by
+    :func:`display`)."""
 
 
 def display(
