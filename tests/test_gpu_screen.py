@@ -153,9 +153,9 @@ async def test_history_charts_draw_the_range_and_keep_the_last_good_lines() -> N
     failing = False
     real = app.session.prometheus.query_range  # type: ignore[union-attr]
 
-    async def query_range(expr: str, *, start: float, end: float, step: float) -> PromResult[MatrixResult]:
+    async def query_range(expr: str, *, start: float, end: float, step: float, **kw: Any) -> PromResult[MatrixResult]:
         if "DCGM_" not in expr:
-            return await real(expr, start=start, end=end, step=step)  # the triage screen's
+            return await real(expr, start=start, end=end, step=step, **kw)  # the triage screen's
         asked.append((expr, start, end, step))
         if failing:
             raise SourceUnavailable("cannot connect: refused", source="prometheus")
