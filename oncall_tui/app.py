@@ -228,17 +228,16 @@ class OncallApp(App[int]):
 
     def record_outages(self) -> None:
         """Backend outages that just ended go on the timeline: the minutes the view was blind."""
-        from oncall_tui.actions.timeline import outage_event
+        from oncall_tui.actions.timeline import outage_event, outage_window
 
         for kind, since, until, why in self.session.take_outages():
-            event = outage_event(kind, since, until, why)
             try:
-                self.timeline().add(event)
+                self.timeline().add(outage_event(kind, since, until, why))
             except OSError as exc:
                 log.warning("cannot record an outage on the timeline: %s", exc)
             if until - since >= 2 * self.refresh_seconds:  # not for one failed request
                 self.notify(
-                    sanitize_for_display(f"{kind} answers again; it was not live {event.text.split(' down ', 1)[1].split(' UTC')[0]} UTC (on the timeline)", max_chars=300),
+                    sanitize_for_display(f"{kind} answers again; it was not live {outage_window(since, until)} (on the timeline)", max_chars=300),
                     severity="warning",
                     markup=False,
                     timeout=10,

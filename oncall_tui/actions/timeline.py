@@ -112,13 +112,19 @@ def _alert_detail(alert: TriageAlert, change: str) -> dict[str, Any]:
     })  # type: ignore[return-value]
 
 
-def outage_event(backend: str, since: float, until: float, why: str) -> TimelineEvent:
-    """``alertmanager down 20:31:05–20:33:10 UTC (2m): cannot connect …`` — the minutes the
-    responder's view of that backend was blind, for the postmortem."""
-    start, end = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(until, UTC)
+def outage_window(since: float, until: float) -> str:
+    """``20:31:05–20:33:10 UTC (2m05s)``."""
     span = int(until - since)
     length = f"{span // 60}m{span % 60:02d}s" if span >= 60 else f"{span}s"
-    text = f"{backend} down {start:%H:%M:%S}–{end:%H:%M:%S} UTC ({length}): {why}"
+    start, end = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(until, UTC)
+    return f"{start:%H:%M:%S}–{end:%H:%M:%S} UTC ({length})"
+
+
+def outage_event(backend: str, since: float, until: float, why: str) -> TimelineEvent:
+    """``alertmanager down 20:31:05–20:33:10 UTC (2m05s): cannot connect …`` — the minutes the
+    responder's view of that backend was blind, for the postmortem."""
+    start, end = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(until, UTC)
+    text = f"{backend} down {outage_window(since, until)}: {why}"
     return TimelineEvent(
         at=start,
         kind="backend",

@@ -1,10 +1,11 @@
-"""The clients of one context and the triage fetch: every request of a refresh, concurrently.
+"""The clients of one context and the triage refresh, one backend at a time.
 
-A refresh is six range queries (one batched PromQL per golden signal for all services; the
-last point of each is the current value) plus Alertmanager's alerts and silences and
-Prometheus' alerts (only Prometheus knows pending ones). Each backend's success or failure is
-recorded in its :class:`~oncall_tui.core.triage.SourceState`; when one fails, the last good
-data of its part is kept and shown as stale.
+Prometheus' part of a refresh is an instant query per golden signal (one batched PromQL for
+all services), range queries for the trends when their window moved, and Prometheus' alerts
+(only Prometheus knows pending ones); Alertmanager's part is its alerts and silences. Each
+backend refreshes on its own (:meth:`BackendSession.refresh`) and records its state in its
+:class:`~oncall_tui.core.triage.SourceState`; :meth:`BackendSession.assemble` composes the view
+from what each last delivered, so a failing backend's last good data stays on screen.
 """
 
 from __future__ import annotations
@@ -226,17 +227,17 @@ class BackendSession:
                     jobs[f"range:{signal}"] = self.prometheus.query_range(expr, start=start, end=end, step=step, retry=NO_RETRY)
         if probe is None:
             jobs["prom_alerts"] = self.prometheus.alerts(retry=NO_RETRY)
-        results = await asyncio.gather(*jobs.values(), return_exceptions=True)
-        if probe is not None:
-            jobs["prom_alerts"], results = None, [*results, probe]
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        answers = dict(zip(jobs, await asyncio.gather(*jobs.values(), return_exceptions=True), strict=True))
+        failure = next((r for r in answers.values() if isinstance(r, BaseException)), None)
         if failure is not None:
             raise failure
-        if any(k.startswith("range:") for k in jobs):
+        if probe is not None:
+            answers["prom_alerts"] = probe
+        if any(k.startswith("range:") for k in answers):
             self._range_key = range_key
-        self._raw.update(zip(jobs, results, strict=True))
+        self._raw.update(answers)
         self._services_now, self._queries = services, queries
-        self._prom_warnings = [w for r in results for w in getattr(r, "warnings", [])]
+        self._prom_warnings = [w for r in answers.values() for w in getattr(r, "warnings", [])]
 
     async def _refresh_alertmanager(self) -> None:
         assert self.alertmanager is not None

@@ -101,13 +101,11 @@ class TriageScreen(Screen):
     # ------------------------------------------------------------------- data --
     @work(exclusive=True, group="triage-refresh", exit_on_error=False, description="triage refresh")
     async def refresh_data(self) -> None:
-        """Refresh every backend now (``ctrl+r``, a new time range, the first load); each one's
-        data is shown as soon as it arrives. A backend whose loop is mid-request is left to it."""
+        """Refresh every backend now (``ctrl+r``, a new time range, the first load) and paint
+        once. A backend whose loop is mid-request is left to that loop, which paints it."""
         app = self.oncall
         session = app.session
 
-        # One paint when all have answered (the loops, when running, paint each backend as it
-        # answers; one busy with a slow request is left to its loop and not waited for).
         # The responder asked now: a Retry-After wait does not hold a manual refresh back.
         await asyncio.gather(*(session.refresh(kind, app.time_range, if_idle=True, force=True) for kind in session.backends))
         self._deliver(session, None)
