@@ -70,10 +70,6 @@ class TriageData:
     time_range: TimeRange | None = None
     fetched_at: float = 0.0
 
-    @property
-    def any_down(self) -> bool:
-        return any(s.status(self.fetched_at) in ("down", "auth", "stale") for s in self.sources.values())
-
 
 class BackendSession:
     """Clients for one context, reused across refreshes; closes them on :meth:`aclose`."""
