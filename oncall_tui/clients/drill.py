@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the Loki/Tempo/GPU modules load on first use, not at start-
     from oncall_tui.clients.loki import LogFollower, LokiClient
     from oncall_tui.clients.tempo import TempoClient
     from oncall_tui.core import gpu as gpu_core
+    from oncall_tui.core.logs import LogConventions
     from oncall_tui.models.loki import LogEntry
     from oncall_tui.models.tempo import SearchResult, Trace
 
@@ -78,6 +79,7 @@ class DrillDown:
                 self.sources[kind] = SourceState(kind)
         self._nvml_module = nvml
         self._nvml: Any = None
+        self._log_conventions: LogConventions | None = None
 
     @property
     def loki(self) -> LokiClient | None:
@@ -153,7 +155,52 @@ class DrillDown:
         data = result.data
         if not isinstance(data, StreamsResult):
             raise SourceUnavailable("this is a metric query; the logs view shows log lines", source="loki")
+        self.log_conventions.observe_entries(data.entries, categorized=data.categorized)
         return list(data.entries)
+
+    @property
+    def log_conventions(self) -> LogConventions:
+        """What this context's Loki was seen to call things (service/pod labels, which
+        services carry trace ids as structured metadata), learnt from every answer."""
+        if self._log_conventions is None:
+            from oncall_tui.core.logs import LogConventions
+
+            self._log_conventions = LogConventions()
+        return self._log_conventions
+
+    async def trace_logs_query(self, service: str, trace_id: str, *, start: float, end: float) -> str:
+        """The LogQL of ``trace_id``'s lines from ``service`` (trace → logs, ``L``).
+
+        Uses :func:`~oncall_tui.core.logs.trace_logs_logql` with what is known of this Loki,
+        first learning what it needs with two small reads: the label names (``/labels``, once
+        per context: ``service_name`` vs ``service``…) and, unless the service is already known
+        to carry trace ids as structured metadata, a one-line probe
+        ``{…="service"} | trace_id="<id>"`` over [start, end]. Lines found: the query filters on
+        the metadata; none, or Loki failing: the text match ``|= "<id>"``. Never raises a
+        backend error (raises ``ValueError`` for an empty service or trace id).
+        """
+        from oncall_tui.core.logs import normalize_trace_id, trace_logs_logql
+        from oncall_tui.models.loki import StreamsResult
+
+        conventions = self.log_conventions
+        trace_logs_logql(service, trace_id)  # ValueError before any request
+        loki = self.loki
+        if loki is None:
+            return trace_logs_logql(service, trace_id, conventions)
+        try:
+            if not conventions.label_names:
+                conventions.observe_label_names(await self._tracked("loki", loki.labels(start=start, end=end)))
+            hex_id = normalize_trace_id(trace_id)
+            if hex_id and conventions.trace_metadata_key(service) is None:
+                logql = trace_logs_logql(service, hex_id, conventions, metadata_key="trace_id")
+                result = await self._tracked("loki", loki.query_range(logql, start=start, end=end, limit=1))
+                data = result.data
+                if isinstance(data, StreamsResult) and data.entries:
+                    conventions.note_trace_metadata(service)
+                    conventions.observe_entries(data.entries, categorized=data.categorized)
+        except BackendError:
+            pass  # the logs screen shows Loki's trouble itself; the text match still works
+        return trace_logs_logql(service, trace_id, conventions)
 
     def follow(self, logql: str, *, start: float, poll_interval: float = 2.0) -> LogFollower:
         """New lines of ``logql`` from ``start`` on (Unix seconds, or integer nanoseconds as
