@@ -170,7 +170,7 @@ def _cmd_incident_export(args: argparse.Namespace, err: Console) -> int:
     """``oncall-tui incident export``: the context's timeline as a Markdown/JSON postmortem draft."""
     from oncall_tui.actions.audit import state_dir
     from oncall_tui.actions.timeline import Timeline, export_json, export_markdown
-    from oncall_tui.app import timeline_path
+    from oncall_tui.incident import timeline_path
     from oncall_tui.settings import ConfigError, load_settings
 
     name = args.context

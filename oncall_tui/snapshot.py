@@ -81,7 +81,7 @@ async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> t
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
-        data = app.last_data
+        data = app.incident.last_data
         assert data is not None
         if fmt == "svg":
             out = app.export_screenshot(title=f"oncall-tui · {data.context}")

@@ -66,7 +66,7 @@ async def select_alert(app: OncallApp, pilot, name: str = ALERT) -> None:  # typ
     table = screen.query_one(AlertsTable)
     await pilot.press("tab")
     assert screen.focused is table
-    alert = next(a for a in app.last_data.alerts if a.name == name)  # type: ignore[union-attr]
+    alert = next(a for a in app.incident.last_data.alerts if a.name == name)  # type: ignore[union-attr]
     keys = [str(r.key.value) for r in table.ordered_rows]
     await pilot.press("g", *["j"] * keys.index(alert.fingerprint))
     await pilot.pause()
@@ -91,7 +91,7 @@ async def confirm(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def state_of(app: OncallApp, name: str = ALERT) -> str:
-    return next(a.state for a in app.last_data.alerts if a.name == name)  # type: ignore[union-attr]
+    return next(a.state for a in app.incident.last_data.alerts if a.name == name)  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------- silence --
@@ -163,7 +163,7 @@ async def test_ack_creates_a_short_silence_then_silences_screen_expires_it(tmp_p
         await settle(app, pilot)
         assert transport.writes() == [("POST", "/api/v2/silences")]
         app.clock.now += 5  # type: ignore[attr-defined]  # the frozen demo clock: let the silence start
-        am = app.session.alertmanager
+        am = app.incident.session.alertmanager
         assert am is not None
         acks = [s for s in await am.silences() if s.comment.startswith("ack by ") and s.status.state == "active"]
         assert len(acks) == 1
@@ -240,15 +240,15 @@ async def test_read_only_sends_nothing_and_says_so(tmp_path: Path, how: str) -> 
         await pilot.press("X", "E")
         await settle(app, pilot)
         assert notes.count(READ_ONLY_MESSAGE) == 4
-        assert not app.action_runner().allowed
+        assert not app.incident.runner.allowed
         assert transport.writes() == []
         # even bypassing the keys, the runner refuses before anything is sent
         from oncall_tui.actions.core import ReadOnlyRefused
         from oncall_tui.actions.silences import ack
 
-        alert = next(a for a in app.last_data.alerts if a.name == ALERT)  # type: ignore[union-attr]
+        alert = next(a for a in app.incident.last_data.alerts if a.name == ALERT)  # type: ignore[union-attr]
         with pytest.raises(ReadOnlyRefused):
-            await ack(app.action_runner(), app.session.alertmanager, alert.labels, user="x")  # type: ignore[arg-type]
+            await ack(app.incident.runner, app.incident.session.alertmanager, alert.labels, user="x")  # type: ignore[arg-type]
         assert transport.writes() == []
     assert not (tmp_path / "state" / "audit.jsonl").exists()
 
@@ -316,7 +316,7 @@ async def test_timeline_notes_alert_changes_and_export(tmp_path: Path, monkeypat
     app2, _ = make(tmp_path)
     async with app2.run_test(size=(120, 40)) as pilot:
         await loaded(app2, pilot)
-        events = app2.timeline().events()
+        events = app2.incident.timeline.events()
         assert sum(1 for e in events if e.text.startswith(f"{ALERT} (critical) started firing")) == 1
 
 
@@ -324,7 +324,7 @@ def test_cli_incident_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
     from datetime import UTC, datetime
 
     from oncall_tui.actions.timeline import Timeline, TimelineEvent
-    from oncall_tui.app import timeline_path
+    from oncall_tui.incident import timeline_path
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     tl = Timeline(timeline_path(tmp_path / "oncall-tui", "demo"))
@@ -387,7 +387,7 @@ async def test_ack_uses_the_configured_duration_and_comment(tmp_path: Path) -> N
         await confirm(pilot)
         await settle(app, pilot)
         assert transport.writes() == [("POST", "/api/v2/silences")]
-        am = app.session.alertmanager
+        am = app.incident.session.alertmanager
         assert am is not None
         ours = [s for s in await am.silences() if s.comment == "looking - INC-7"]
         assert len(ours) == 1
@@ -457,7 +457,7 @@ async def test_a_failed_ack_is_kept_and_retried_from_the_timeline(tmp_path: Path
         await pilot.pause()
         await confirm(pilot)
         await settle(app, pilot)
-        assert app.audit.failed() and app.audit.failed()[0]["kind"] == "silence.ack"
+        assert app.incident.audit.failed() and app.incident.audit.failed()[0]["kind"] == "silence.ack"
         demo.set_down(ALERTMANAGER_URL, False)  # type: ignore[attr-defined]
         await pilot.press("6")
         await settle(app, pilot)
@@ -472,8 +472,8 @@ async def test_a_failed_ack_is_kept_and_retried_from_the_timeline(tmp_path: Path
         await confirm(pilot)
         await settle(app, pilot)
         assert transport.writes()[-1] == ("POST", "/api/v2/silences")
-        assert app.audit.failed() == []  # the retry replaced the failure
-        am = app.session.alertmanager
+        assert app.incident.audit.failed() == []  # the retry replaced the failure
+        am = app.incident.session.alertmanager
         assert am is not None
         assert any(s.comment.startswith("ack by ") for s in await am.silences())
 
@@ -495,7 +495,7 @@ async def test_dismissing_a_failed_write_stops_listing_it(tmp_path: Path) -> Non
         assert isinstance(app.screen, FailedWritesScreen)
         await pilot.press("d")
         await pilot.pause()
-        assert app.audit.failed() == []
+        assert app.incident.audit.failed() == []
         assert [w for w in transport.writes() if w[0] == "POST"] == [("POST", "/api/v2/silences")]  # only the failed try
 
 
@@ -534,7 +534,7 @@ async def test_sighup_marks_in_flight_writes_interrupted_and_exits(tmp_path: Pat
     app, _ = make(tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
         await loaded(app, pilot)
-        runner = app.action_runner()
+        runner = app.incident.runner
         runner.audit.intent("a-1", "silence.create", "alertname=X", Preview(summary="x"), "demo", "alice")
         runner.in_flight["a-1"] = "silence.create"
         app.handle_signal(signal.SIGHUP)

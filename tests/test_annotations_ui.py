@@ -72,14 +72,14 @@ async def test_note_goes_to_timeline_and_demo_grafana_and_marks_the_charts(tmp_p
     app, transport, messages = make(tmp_path)
     async with app.run_test(size=(120, 45)) as pilot:
         await write_note(app, pilot)
-        notes = [e for e in app.timeline().events() if e.kind == "note"]
+        notes = [e for e in app.incident.timeline.events() if e.kind == "note"]
         assert [n.text for n in notes] == [NOTE]
         assert ("POST", "/api/annotations") in transport.writes()
         posted = await annotations_in_demo(transport)
         assert [(a.text, a.time) for a in posted] == [(NOTE, int(T0 * 1000))]
         assert {TAG, "demo", "note"} <= set(posted[0].tags)
         assert any("posted to Grafana" in m for m in messages)
-        result = [r for r in app.audit.records() if r["type"] == "result"][-1]
+        result = [r for r in app.incident.audit.records() if r["type"] == "result"][-1]
         assert result["ok"] and result["annotation_id"] == posted[0].id
         # the service detail marks the deploy (Grafana) and the note (timeline), once each
         app.open_service("llm-server")
@@ -98,10 +98,10 @@ async def test_read_only_keeps_the_note_local(tmp_path: Path) -> None:
     app, transport, messages = make(tmp_path, read_only=True)
     async with app.run_test(size=(120, 45)) as pilot:
         await write_note(app, pilot, "looking at llm-server")
-        assert [e.text for e in app.timeline().events() if e.kind == "note"] == ["looking at llm-server"]
+        assert [e.text for e in app.incident.timeline.events() if e.kind == "note"] == ["looking at llm-server"]
         assert transport.writes() == []
         assert any("local only" in m for m in messages)
-        assert app.audit.records() == []
+        assert app.incident.audit.records() == []
         assert await annotations_in_demo(transport) == []
 
 
@@ -111,15 +111,15 @@ async def test_failed_post_is_kept_and_retried(tmp_path: Path) -> None:
         await loaded(app, pilot)
         transport.inner.set_down(GRAFANA_URL, True)  # type: ignore[attr-defined]
         await write_note(app, pilot)
-        assert [e.text for e in app.timeline().events() if e.kind == "note"] == [NOTE]
+        assert [e.text for e in app.incident.timeline.events() if e.kind == "note"] == [NOTE]
         failure = next(m for m in messages if "Grafana post failed" in m)
         assert failure.startswith("note kept locally; Grafana post failed:") and failure.endswith("(kept for retry)")
         assert "Connection refused" in failure
-        [kept] = failed_annotations(app.action_runner())
+        [kept] = failed_annotations(app.incident.runner)
         assert kept["kind"] == KIND_ANNOTATE and kept["payload"]["spec"]["text"] == NOTE
         transport.inner.set_down(GRAFANA_URL, False)  # type: ignore[attr-defined]
-        assert app.session.grafana is not None
-        outcomes = await retry_failed_annotations(app.action_runner(), app.session.grafana)
+        assert app.incident.session.grafana is not None
+        outcomes = await retry_failed_annotations(app.incident.runner, app.incident.session.grafana)
         assert [o.ok for o in outcomes] == [True]
         assert [a.text for a in await annotations_in_demo(transport)] == [NOTE]
 
@@ -146,8 +146,8 @@ async def test_detail_charts_do_not_wait_for_a_down_grafana(tmp_path: Path) -> N
     app, transport, _ = make(tmp_path)
     async with app.run_test(size=(120, 45)) as pilot:
         await loaded(app, pilot)
-        assert app.session.grafana is not None
-        app.session.grafana.retry = NO_RETRY
+        assert app.incident.session.grafana is not None
+        app.incident.session.grafana.retry = NO_RETRY
         transport.inner.set_down(GRAFANA_URL, True)  # type: ignore[attr-defined]
         app.open_service("llm-server")
         await settle(app, pilot)

@@ -73,7 +73,7 @@ async def test_worst_service_first_and_alerts_with_states() -> None:
         screen = await loaded(app, pilot)
         signals = screen.query_one(SignalsTable)
         assert table_keys(signals)[0] == "llm-server"
-        alerts = app.last_data.alerts  # type: ignore[union-attr]
+        alerts = app.incident.last_data.alerts  # type: ignore[union-attr]
         states = {a.name: a.state for a in alerts}
         assert states["LLMServerHighErrorRate"] == "firing"
         assert states["LLMServerHighLatencyP99"] == "inhibited"
@@ -150,7 +150,7 @@ async def test_space_narrows_alerts_to_the_selected_service() -> None:
         screen = await loaded(app, pilot)
         all_alerts = len(table_keys(screen.query_one(AlertsTable)))
         await pilot.press("space")
-        narrowed = [a for a in app.last_data.alerts if a.service == "llm-server"]  # type: ignore[union-attr]
+        narrowed = [a for a in app.incident.last_data.alerts if a.service == "llm-server"]  # type: ignore[union-attr]
         assert len(table_keys(screen.query_one(AlertsTable))) == len(narrowed) < all_alerts
         await pilot.press("space")
         assert len(table_keys(screen.query_one(AlertsTable))) == all_alerts
@@ -166,7 +166,7 @@ async def test_context_switch_retargets_and_shows_read_only() -> None:
         await pilot.press("enter")
         await pilot.pause()
         for _ in range(50):
-            if app.last_data is not None and app.last_data.context == "prod-eu":
+            if app.incident.last_data is not None and app.incident.last_data.context == "prod-eu":
                 break
             await pilot.pause(0.05)
         assert app.context.name == "prod-eu" and app.read_only
@@ -181,7 +181,7 @@ async def test_pause_shows_banner_and_stops_refreshing() -> None:
         await pilot.press("Z")
         assert not screen.query_one("#paused").has_class("hidden")
         served = transport.requests_served
-        app._tick()
+        screen.render_header()  # the 1 s header tick
         await pilot.pause()
         assert transport.requests_served == served
         await pilot.press("Z")
@@ -254,14 +254,14 @@ async def test_backend_down_keeps_data_with_its_age_and_recovers() -> None:
         incident_clock_shift(transport, clock)
         await screen.refresh_data().wait()
         await pilot.pause()
-        prom = app.session.sources["prometheus"]
+        prom = app.incident.session.sources["prometheus"]
         assert prom.status(clock()) == "down" and prom.age(clock()) == pytest.approx(45)
         badge = str(screen.query_one("#sources").children[0].render())
         assert "DOWN since" in badge and "data 45s old" in badge
         assert "cannot connect" in str(screen.query_one("#problems").render())
         assert table_keys(screen.query_one(SignalsTable)) == before  # last good data kept
         assert screen.query_one(SignalsTable).has_class("stale")
-        assert app.session.sources["alertmanager"].status(clock()) == "fresh"  # the rest keeps working
+        assert app.incident.session.sources["alertmanager"].status(clock()) == "fresh"  # the rest keeps working
         transport.set_down(PROMETHEUS_URL, False)
         await screen.refresh_data().wait()
         await pilot.pause()

@@ -51,7 +51,7 @@ def no_driver() -> FakeNvml:
 
 def demo_app(nvml: Any = None, clock: Clock | None = None) -> tuple[OncallApp, DemoTransport]:
     app, transport = make_app(clock)
-    app.session.drill._nvml_module = nvml if nvml is not None else no_driver()
+    app.incident.session.drill._nvml_module = nvml if nvml is not None else no_driver()
     return app, transport
 
 
@@ -60,7 +60,7 @@ async def _no_sleep(_: float) -> None:
 
 
 def fast_retries(app: OncallApp) -> None:
-    app.session.prometheus.sleep = _no_sleep  # type: ignore[union-attr]
+    app.incident.session.prometheus.sleep = _no_sleep  # type: ignore[union-attr]
 
 
 async def settle(app: OncallApp, pilot: Any, rounds: int = 4) -> None:
@@ -151,7 +151,7 @@ async def test_history_charts_draw_the_range_and_keep_the_last_good_lines() -> N
     app, _ = demo_app()
     asked: list[tuple[str, float, float, float]] = []
     failing = False
-    real = app.session.prometheus.query_range  # type: ignore[union-attr]
+    real = app.incident.session.prometheus.query_range  # type: ignore[union-attr]
 
     async def query_range(expr: str, *, start: float, end: float, step: float, **kw: Any) -> PromResult[MatrixResult]:
         if "DCGM_" not in expr:
@@ -165,7 +165,7 @@ async def test_history_charts_draw_the_range_and_keep_the_last_good_lines() -> N
         data = MatrixResult.model_validate({"resultType": "matrix", "result": [{"metric": {}, "values": values}]})
         return PromResult(data=data)
 
-    app.session.prometheus.query_range = query_range  # type: ignore[method-assign, union-attr]
+    app.incident.session.prometheus.query_range = query_range  # type: ignore[method-assign, union-attr]
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_gpu(app, pilot)
         gpu = screen.selected_gpu()
@@ -344,7 +344,7 @@ async def test_local_gpus_from_nvml_with_na_fields_and_processes(tmp_path: Path)
     fake.gpus[0].compute = [proc_info(4242, 70 * GIB)]
     fake.emit_xid(0, 48)
     app, _ = demo_app()
-    app.session.drill._nvml = NvmlSource(fake, proc=tmp_path)
+    app.incident.session.drill._nvml = NvmlSource(fake, proc=tmp_path)
     async with app.run_test(size=(160, 45)) as pilot:
         screen = await open_gpu(app, pilot)
         assert screen.query_one("#local-none").has_class("hidden")
@@ -418,7 +418,7 @@ async def test_bindings_have_ids_and_can_be_remapped() -> None:
     from .test_app import settings
 
     app = OncallApp(settings(keymap={"gpu-all": "A"}), transport=transport, clock=clock, periodic_refresh=False)
-    app.session.drill._nvml_module = no_driver()
+    app.incident.session.drill._nvml_module = no_driver()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_gpu(app, pilot, service="llm-server")
         await pilot.press("a")
@@ -490,12 +490,12 @@ async def test_hostile_labels_device_names_and_commands_render_inert(tmp_path: P
     fake = make_fake(1, pid=777)
     fake.gpus[0].name = "[@click=app.quit]H100[/]" + OSC52
     app, _ = demo_app()
-    app.session.drill._nvml = NvmlSource(fake, proc=tmp_path)
+    app.incident.session.drill._nvml = NvmlSource(fake, proc=tmp_path)
 
     async def hostile_fleet(**_: Any) -> FleetData:
         return _hostile_fleet()
 
-    app.session.drill.fleet = hostile_fleet  # type: ignore[method-assign]
+    app.incident.session.drill.fleet = hostile_fleet  # type: ignore[method-assign]
     async with app.run_test(size=(200, 60)) as pilot:
         screen = await open_gpu(app, pilot)
         rows = fleet_rows(screen)
@@ -525,9 +525,9 @@ def _snapshot_app(nvml: Any = None, proc: Path | None = None) -> OncallApp:
     transport = DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock))
     app = OncallApp(demo_settings(), transport=transport, clock=clock, periodic_refresh=False)
     if proc is not None:
-        app.session.drill._nvml = NvmlSource(nvml, proc=proc)
+        app.incident.session.drill._nvml = NvmlSource(nvml, proc=proc)
     else:
-        app.session.drill._nvml_module = nvml or no_driver()
+        app.incident.session.drill._nvml_module = nvml or no_driver()
     return app
 
 

@@ -80,7 +80,7 @@ async def test_hostile_values_render_inert_everywhere() -> None:
     async with app.run_test(size=(200, 60)) as pilot:
         await app.first_load.wait()
         await pilot.pause()
-        data = app.last_data
+        data = app.incident.last_data
         assert data is not None and len(data.rows) == len(values) and len(data.alerts) == len(values)
         out = terminal_bytes(app)
         assert_inert(out)

@@ -136,4 +136,4 @@ async def test_read_only_every_write_key_sends_nothing_and_starts_nothing(
     assert writes == []
     assert started == []
     assert incident.rollback_at("llm-server") is None
-    assert [e.text for e in app.timeline().events() if e.kind == "note"] == ["looking"]
+    assert [e.text for e in app.incident.timeline.events() if e.kind == "note"] == ["looking"]

@@ -93,7 +93,7 @@ def label(screen: LogsScreen, selector: str) -> str:
 
 def fast_loki(app: OncallApp) -> None:
     """No client retries and no real waiting: a down Loki fails at once, follow polls quickly."""
-    loki = app.session.drill.loki
+    loki = app.incident.session.drill.loki
     assert loki is not None
     loki.retry = NO_RETRY
 
@@ -305,7 +305,7 @@ async def test_follow_survives_a_disconnect_without_duplicates_or_gaps(monkeypat
         keys = [e.key for e in screen.buffer.entries]
         assert len(keys) == len(set(keys)), "duplicate lines after reconnecting"
         # No gap: every line Loki has since the first load's newest is in the buffer.
-        truth = await app.session.drill.logs(screen.logql, start=first_newest, end=int(clock.now * 1e9) + 1, limit=5000, direction="forward")
+        truth = await app.incident.session.drill.logs(screen.logql, start=first_newest, end=int(clock.now * 1e9) + 1, limit=5000, direction="forward")
         assert truth and {e.key for e in truth} <= set(keys)
         # Toggling off cancels the worker.
         await pilot.press("f")

@@ -37,7 +37,7 @@ def make(tmp_path: Path, **kw: Any) -> tuple[OncallApp, Recording, DemoIncident]
 
 
 def llm_errors(app: OncallApp) -> float:
-    row = next(r for r in app.last_data.rows if r.service == "llm-server")  # type: ignore[union-attr]
+    row = next(r for r in app.incident.last_data.rows if r.service == "llm-server")  # type: ignore[union-attr]
     value = row.values["errors"]
     assert value is not None
     return value
@@ -75,7 +75,7 @@ async def test_r_shows_request_versions_and_signals_then_rolls_back(tmp_path: Pa
         assert '"dryRun": false' in preview and '"id": 1' in preview
         facts = str(screen.query_one("#rollback-facts").render())
         assert "v2.4 → v2.3" in facts
-        row = next(r for r in app.last_data.rows if r.service == "llm-server")  # type: ignore[union-attr]
+        row = next(r for r in app.incident.last_data.rows if r.service == "llm-server")  # type: ignore[union-attr]
         assert f"error rate {fmt.percent(row.values['errors'])}" in facts
         assert f"p99 {fmt.seconds(row.values['latency_p99'])}" in facts
         assert screen.focused is screen.query_one("#cancel", Button)
@@ -97,13 +97,13 @@ async def test_r_shows_request_versions_and_signals_then_rolls_back(tmp_path: Pa
         # the rollback, then its Grafana annotation (SECURITY R6.6: the timeline sink)
         assert transport.writes() == [("POST", ROLLBACK_PATH), ("POST", "/api/annotations")]
         assert incident.rollback_at("llm-server") is not None
-        grafana = app.session.grafana
+        grafana = app.incident.session.grafana
         assert grafana is not None
         posted = await grafana.annotations(from_ms=0, to_ms=2**62, tags=["rollback"])
         assert any(a.text.startswith("rollback llm-server") and "oncall-tui" in a.tags for a in posted)
 
         # the timeline has the rollback and its result
-        texts = [e.text for e in app.timeline().events()]
+        texts = [e.text for e in app.incident.timeline.events()]
         assert "rollback llm-server" in texts
         assert any(t.startswith("rollback llm-server: ok:") and "HTTP 200" in t for t in texts)
 
@@ -235,6 +235,6 @@ async def test_argv_rollback_runs_the_command_and_its_output_reaches_the_timelin
         await settle(app, pilot)
         assert [w for w in transport.writes() if w[1] != "/api/annotations"] == []  # a command, not a request
         assert json.loads(record.read_text()) == ["rollout", "undo", "deployment/llm-server", "-n", "ml-serving"]
-        result = app.timeline().events()[-1]
+        result = app.incident.timeline.events()[-1]
         assert result.kind == "result" and result.text.startswith("rollback llm-server: ok: exit code 0")
         assert "rolled back \\x1b]52;c;eA==\\x07" in result.detail["output"]

@@ -94,7 +94,7 @@ async def test_b_opens_the_local_runbook_runs_a_query_then_a_shell_step(tmp_path
         result = screen.query_one("#step-result-1", Static)
         assert result.display and "2 series" in shown(result)
         assert "llm-server-7d9f8-abcde" in shown(result)
-        events = [e for e in app.timeline().events() if e.kind == "runbook"]
+        events = [e for e in app.incident.timeline.events() if e.kind == "runbook"]
         assert len(events) == 1 and 'up{namespace="ml-serving", service="llm-server"}' in events[0].text
         assert events[0].detail["summary"] == "2 series"
 
@@ -126,10 +126,10 @@ async def test_b_opens_the_local_runbook_runs_a_query_then_a_shell_step(tmp_path
         assert app.screen is screen
         output = shown(screen.query_one("#step-result-4", Static))
         assert "checking llm-server in namespace ml-serving" in output and "exit code 0" in output
-        runbook_events = [e for e in app.timeline().events() if e.kind == "runbook"]
+        runbook_events = [e for e in app.incident.timeline.events() if e.kind == "runbook"]
         assert "checking llm-server in namespace ml-serving" in runbook_events[-1].text
         assert "started at" in runbook_events[-1].detail["output"]
-        kinds = {e.kind for e in app.timeline().events()}
+        kinds = {e.kind for e in app.incident.timeline.events()}
         assert {"action", "result", "runbook"} <= kinds
 
         await pilot.press("escape")
@@ -239,7 +239,7 @@ async def test_url_runbook_is_display_only(tmp_path: Path) -> None:
     app = make(tmp_path, settings)
     async with app.run_test(size=(140, 40)) as pilot:
         await select_alert(app, pilot)
-        open_runbook(app, app.current_target(), fetcher=fetcher)
+        open_runbook(app, app.current_target(), alerts=app.incident.last_data.alerts, selected=app.selected_alert(), fetcher=fetcher)
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, RunbookScreen)
@@ -253,7 +253,7 @@ async def test_url_runbook_is_display_only(tmp_path: Path) -> None:
             await settle(app, pilot)
             assert app.screen is screen
         assert not (tmp_path / "state" / "audit.jsonl").exists()
-        assert [e for e in app.timeline().events() if e.kind == "runbook"] == []
+        assert [e for e in app.incident.timeline.events() if e.kind == "runbook"] == []
     await fetcher.aclose()
     assert len(requested) == 1 and "authorization" not in requested[0].headers
 

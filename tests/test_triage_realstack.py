@@ -25,7 +25,7 @@ async def test_triage_shows_incident_against_real_servers(realstack: dict[str, s
         async def incident_visible() -> bool:
             await screen.refresh_data().wait()
             await pilot.pause()
-            data = app.last_data
+            data = app.incident.last_data
             assert data is not None
             firing = {a.name for a in data.alerts if a.state == "firing"}
             return "ModelServingHighErrorRate" in firing and data.rows[0].service == "fraud-scorer"
@@ -37,7 +37,7 @@ async def test_triage_shows_incident_against_real_servers(realstack: dict[str, s
         else:
             pytest.fail("the incident never showed on the triage screen")
 
-        data = app.last_data
+        data = app.incident.last_data
         assert data is not None
         assert [s.status(app.clock()) for s in data.sources.values()] == ["fresh", "fresh"]
         signals = [str(r.key.value) for r in screen.query_one(SignalsTable).ordered_rows]

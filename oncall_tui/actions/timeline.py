@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,16 +64,35 @@ class Timeline:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else state_dir() / TIMELINE_FILE
+        #: Called after each write (a view of the timeline redraws); see :meth:`watch`.
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after every event written; returns the function that stops it."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def _changed(self) -> None:
+        for callback in list(self._watchers):
+            callback()
+
+    def _write(self, event: TimelineEvent) -> None:
+        line = json.dumps(scrub(event.to_json()), ensure_ascii=True, separators=(",", ":"))
+        append_line(self.path, line, fsync=False)
 
     def add(self, event: TimelineEvent) -> TimelineEvent:
         """Append one event (strings redacted)."""
-        line = json.dumps(scrub(event.to_json()), ensure_ascii=True, separators=(",", ":"))
-        append_line(self.path, line, fsync=False)
+        self._write(event)
+        self._changed()
         return event
 
     def extend(self, events: Iterable[TimelineEvent]) -> None:
+        written = 0
         for event in events:
-            self.add(event)
+            self._write(event)
+            written += 1
+        if written:
+            self._changed()
 
     def events(self) -> list[TimelineEvent]:
         """All readable events, oldest first (torn or malformed lines skipped)."""

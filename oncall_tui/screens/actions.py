@@ -1,8 +1,8 @@
 """The UI of write actions: confirmation, the silence form, a note prompt, and the flows.
 
 Every write goes through :class:`~oncall_tui.actions.core.ActionRunner` (read-only guard,
-audit, timeline). Screens here only collect input and show previews as inert ``Text``;
-the flows (``start_*``) run the writes in workers and report errors as notifications.
+audit, timeline). Screens here only collect input and show previews as inert ``Text``; the
+flows in :mod:`oncall_tui.flows` run the writes in workers and report errors as notifications.
 """
 
 from __future__ import annotations
@@ -31,21 +31,19 @@ from textual.widgets import (
 from oncall_tui.actions.core import ActionError, ActionRunner, Preview, safe_error
 from oncall_tui.actions.silences import (
     DURATION_PRESETS,
-    UntilResolved,
     affected,
     build_silence,
     format_matchers,
     matchers_from_labels,
     parse_duration,
     parse_matchers,
-    silence_preview,
-    silence_target,
 )
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.models.alertmanager import InvalidSilence, SilenceSpec
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
+    from textual.app import App
+
     from oncall_tui.core.triage import TriageAlert
 
 READ_ONLY_MESSAGE = "read-only context: not allowed (nothing was sent)"
@@ -341,161 +339,23 @@ class NoteScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-# ---------------------------------------------------------------------- flows --
-def refuse_if_read_only(app: OncallApp) -> bool:
+# -------------------------------------------------------------------- helpers --
+def refuse_if_read_only(app: App[Any], read_only: bool) -> bool:
     """Notify and return True in a read-only context (nothing is sent)."""
-    if app.read_only:
+    if read_only:
         app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
-        return True
-    return False
+    return read_only
 
 
 def typed_target(runner: ActionRunner, target: str) -> str | None:
+    """``target`` when the runner's context needs it typed before confirming (protected)."""
     return target if runner.needs_typed_confirmation(target) else None
 
 
-def notify_error(app: OncallApp, what: str, exc: BaseException) -> None:
+def notify_error(app: App[Any], what: str, exc: BaseException) -> None:
+    """``what: why`` as an error notification (our errors say why; others are made safe)."""
     message = str(exc) if isinstance(exc, ActionError) else safe_error(exc)
     app.notify(sanitize_for_display(f"{what}: {message}", max_chars=600), severity="error", markup=False, timeout=15)
-
-
-def _selected_alert(app: OncallApp) -> TriageAlert | None:
-    screen = app.triage_screen()
-    alert = screen.selected_alert() if screen is not None and app.screen is screen else None
-    if alert is None:
-        app.notify("select an alert first (tab to the alerts table)", severity="warning", markup=False)
-    return alert
-
-
-def _after_write(app: OncallApp) -> None:
-    app.refresh_triage()
-    app.timeline_changed()
-
-
-def start_silence(app: OncallApp) -> None:
-    """``S``: the silence form for the selected alert → confirm → create (worker)."""
-    if refuse_if_read_only(app):
-        return
-    alert = _selected_alert(app)
-    am = app.session.alertmanager
-    if alert is None:
-        return
-    if am is None:
-        app.notify("no Alertmanager configured in this context", severity="error", markup=False)
-        return
-    alerts = app.last_data.alerts if app.last_data else []
-    form = SilenceForm(
-        alert,
-        alerts=alerts,
-        created_by=app.settings.effective_identity,
-        now_server=am.server_now,
-        ticket_pattern=app.settings.silences.ticket_pattern,
-    )
-
-    def formed(request: SilenceRequest | None) -> None:
-        if request is None:
-            return
-        runner = app.action_runner()
-        target = silence_target(request.spec.matchers)
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                app.run_worker(_do_silence(app, request), group="actions", exit_on_error=False)
-
-        preview = silence_preview(am, request.spec)
-        app.push_screen(ConfirmScreen(preview, typed_target=typed_target(runner, target), title="Create silence"), confirmed)
-
-    app.push_screen(form, formed)
-
-
-async def _do_silence(app: OncallApp, request: SilenceRequest) -> None:
-    from oncall_tui.actions.silences import silence
-
-    am = app.session.alertmanager
-    try:
-        assert am is not None
-        created = await silence(app.action_runner(), am, request.spec, fingerprints=request.fingerprints)
-    except Exception as exc:  # shown, never a crash; the audit log keeps failures
-        notify_error(app, "silence failed", exc)
-        _after_write(app)
-        return
-    if request.until_resolved:
-        app.until_resolved.append(UntilResolved(created.id, list(created.matchers)))
-    app.annotate_action("silence", silence_target(created.matchers), f"until {created.ends_at:%H:%M} UTC")
-    app.notify(
-        sanitize_for_display(f"silence {created.id} created until {created.ends_at:%H:%M} UTC"),
-        markup=False,
-    )
-    _after_write(app)
-
-
-def start_ack(app: OncallApp) -> None:
-    """``A``: a short silence of exactly the selected alert, after confirmation."""
-    if refuse_if_read_only(app):
-        return
-    alert = _selected_alert(app)
-    am = app.session.alertmanager
-    if alert is None:
-        return
-    if am is None:
-        app.notify("no Alertmanager configured in this context", severity="error", markup=False)
-        return
-    user = app.settings.effective_identity
-    duration, comment = ack_defaults(app)
-    try:
-        spec = build_silence(alert.labels, duration, user, comment, now_server=am.server_now())
-    except (InvalidSilence, ValueError) as exc:
-        notify_error(app, "cannot ack", exc)
-        return
-    runner = app.action_runner()
-    target = silence_target(spec.matchers)
-
-    def confirmed(ok: bool | None) -> None:
-        if ok:
-            app.run_worker(_do_ack(app, alert), group="actions", exit_on_error=False)
-
-    preview = silence_preview(am, spec)
-    app.push_screen(
-        ConfirmScreen(
-            preview, typed_target=typed_target(runner, target), title=f"Acknowledge ({app.settings.silences.ack_duration} silence)"
-        ),
-        confirmed,
-    )
-
-
-async def _do_ack(app: OncallApp, alert: TriageAlert) -> None:
-    from oncall_tui.actions.silences import ack
-
-    am = app.session.alertmanager
-    try:
-        assert am is not None
-        duration, comment = ack_defaults(app)
-        created = await ack(
-            app.action_runner(),
-            am,
-            alert.labels,
-            user=app.settings.effective_identity,
-            duration=duration,
-            comment=comment,
-            fingerprint=alert.fingerprint,
-        )
-    except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-        notify_error(app, "ack failed", exc)
-        _after_write(app)
-        return
-    app.notify(sanitize_for_display(f"acknowledged: silence {created.id} until {created.ends_at:%H:%M} UTC"), markup=False)
-    app.annotate_action("ack", silence_target(created.matchers), f"until {created.ends_at:%H:%M} UTC")
-    _after_write(app)
-
-
-def ack_defaults(app: OncallApp) -> tuple[timedelta, str]:
-    """The ack silence's duration and comment from ``silences.ack_duration`` / ``ack_comment``."""
-    from oncall_tui.actions.silences import ack_comment
-    from oncall_tui.settings import duration_seconds
-
-    conf = app.settings.silences
-    duration = timedelta(seconds=duration_seconds(conf.ack_duration))
-    return duration, conf.ack_comment or ack_comment(app.settings.effective_identity)
 
 
 def fmt_left(left: timedelta) -> str:

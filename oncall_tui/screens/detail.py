@@ -28,12 +28,12 @@ from oncall_tui.core.signals import service_query
 from oncall_tui.models.grafana import Annotation, ChartMarker
 from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
 from oncall_tui.core.target import DrillTarget, target_for_service
+from oncall_tui.screens.shell import RefreshNow, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 from oncall_tui.widgets.header import StatusHeader
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
     from oncall_tui.clients.session import TriageData
 
 #: LLM-serving signals shown above the charts: name -> (label, formatter).
@@ -56,7 +56,7 @@ PANELS = (
 )
 
 
-class ServiceDetailScreen(Screen):
+class ServiceDetailScreen(ShellAccess, Screen):
     """Pushed over the triage screen with ``enter`` or ``:svc NAME``; ``esc``/``q`` goes back."""
 
     BINDINGS = [
@@ -92,17 +92,14 @@ class ServiceDetailScreen(Screen):
         #: Grafana's annotations from the last good fetch (kept while Grafana is down).
         self.grafana_annotations: list[Annotation] = []
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def drill_target(self) -> DrillTarget:
         """What l/x/u/b/R act on here: this service over the screen's time range."""
-        app = self.oncall
-        now = app.clock()
-        start, end, _ = app.time_range.window(now)
-        return target_for_service(self.service, start, now if app.time_range.live else end)
+        incident = self.incident
+        now = incident.clock()
+        start, end, _ = self.shell.time_range.window(now)
+        return target_for_service(self.service, start, now if self.shell.time_range.live else end)
 
     def action_alert_only(self, what: str) -> None:
         """``S``/``A`` act on one alert, and this screen is a service: say how to get there."""
@@ -124,34 +121,34 @@ class ServiceDetailScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        self.render_data(self.oncall.last_data)
+        self.render_data(self.incident.last_data)
         self.load_history()
 
     @work(exclusive=True, group="detail-history", exit_on_error=False, description="service history")
     async def load_history(self) -> None:
         """The service's own range queries at detail resolution (the PromQL shown below each chart)."""
-        app = self.oncall
-        data = app.last_data
+        incident = self.incident
+        data = incident.last_data
         service = next((s for s in data.services if s.name == self.service), None) if data else None
         if service is None:
             return
-        now = app.clock()
-        start, _, _ = app.time_range.window(now, points=DETAIL_POINTS)
-        end = now if app.time_range.end is None else min(app.time_range.end, now)
+        now = incident.clock()
+        start, _, _ = self.shell.time_range.window(now, points=DETAIL_POINTS)
+        end = now if self.shell.time_range.end is None else min(self.shell.time_range.end, now)
         # Grafana may be slow or down (reads are retried): the charts do not wait for it.
         previous_error = self.annotations_error
         grafana = asyncio.ensure_future(self._annotations(start, end))
         try:
             (series, errors), self.llm, events = await asyncio.gather(
-                app.session.fetch_service_history(service, app.time_range),
-                app.session.fetch_llm_signals(service),
+                incident.session.fetch_service_history(service, self.shell.time_range),
+                incident.session.fetch_llm_signals(service),
                 self._timeline_events(),
             )
             self.history = {k: [p.value for p in v] for k, v in series.items()}
             self.times = {k: [p.timestamp for p in v] for k, v in series.items()}
             self.errors = errors
             self._set_markers(self.grafana_annotations, events, start, end)
-            self.render_data(app.last_data)
+            self.render_data(incident.last_data)
             annotations, self.annotations_error = await grafana
         finally:
             grafana.cancel()
@@ -160,7 +157,7 @@ class ServiceDetailScreen(Screen):
         before = (self.markers, self.markers_older)
         self._set_markers(self.grafana_annotations, events, start, end)
         if (self.markers, self.markers_older) != before or self.annotations_error != previous_error:
-            self.render_data(app.last_data)
+            self.render_data(incident.last_data)
 
     def _set_markers(self, annotations: list[Annotation], events: list, start: float, end: float) -> None:  # type: ignore[type-arg]
         self.markers, self.markers_older = newest(
@@ -170,30 +167,35 @@ class ServiceDetailScreen(Screen):
     async def _annotations(self, start: float, end: float) -> tuple[list[Annotation], str | None]:
         """Grafana's annotations in the window, or the reason they could not be fetched."""
         try:
-            return await self.oncall.session.fetch_annotations(start, end), None
+            return await self.incident.session.fetch_annotations(start, end), None
         except BackendError as exc:
             return [], str(exc)
 
     async def _timeline_events(self) -> list:  # type: ignore[type-arg]
-        timeline = self.oncall.timeline()
+        timeline = self.incident.timeline
         try:
             return await asyncio.to_thread(timeline.events)
         except OSError:
             return []
 
     def on_resize(self) -> None:
-        self.render_data(self.oncall.last_data)
+        self.render_data(self.incident.last_data)
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_refresh_now(self) -> None:
-        self.oncall.refresh_triage()
+        self.post_message(RefreshNow())
+
+    def follow_triage(self, data: TriageData, changed: str | None) -> None:
+        """New triage data (from ``changed``; None: every backend): the numbers follow it and
+        the charts reload when Prometheus answered."""
+        self.render_data(data)
+        if changed in (None, "prometheus"):
+            self.load_history()
 
     def render_data(self, data: TriageData | None) -> None:
-        triage = self.oncall.triage_screen()
-        if triage is not None:
-            self.query_one(StatusHeader).show(triage.header_state())
+        self.query_one(StatusHeader).show(header_state(self.shell))
         name = sanitize_for_display(self.service, max_chars=64)
         row = next((r for r in data.rows if r.service == self.service), None) if data else None
         service = next((s for s in data.services if s.name == self.service), None) if data else None
@@ -201,7 +203,7 @@ class ServiceDetailScreen(Screen):
             self.query_one("#title", Static).update(Text(f"{name}: no data for this service (yet)"))
             return
         self.query_one("#title", Static).update(
-            Text(f"{name} · {row.preset or 'custom queries'} · {self.oncall.time_range.label()}")
+            Text(f"{name} · {row.preset or 'custom queries'} · {self.shell.time_range.label()}")
         )
         self._render_llm()
         self._render_markers()
@@ -234,8 +236,8 @@ class ServiceDetailScreen(Screen):
         values = next((v for v in series.values() if v), None)
         if not values:
             return None
-        app = self.oncall
-        _, end, step = app.time_range.window(app.clock(), points=RANGE_POINTS)
+        incident = self.incident
+        _, end, step = self.shell.time_range.window(incident.clock(), points=RANGE_POINTS)
         return [end - (len(values) - 1 - i) * step for i in range(len(values))]
 
     def _render_markers(self) -> None:
@@ -249,7 +251,7 @@ class ServiceDetailScreen(Screen):
         text.append("Annotations", style="bold")
         if self.markers:
             text.append(":\n")
-            text.append(marker_legend(self.markers, now=self.oncall.clock(), older=self.markers_older))
+            text.append(marker_legend(self.markers, now=self.incident.clock(), older=self.markers_older))
         if self.annotations_error:
             text.append("\n" if self.markers else ": ")
             text.append(

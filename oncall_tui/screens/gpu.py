@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -57,17 +58,14 @@ from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age
 from oncall_tui.widgets.chart import render_chart
 from oncall_tui.widgets.display import clipped
+from oncall_tui.screens.shell import ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.gpu import XID_STYLE, CellTable, FleetTable, fleet_row_key
 from oncall_tui.widgets.header import (
-    HeaderState,
     SourceBadge,
     StatusHeader,
     update_if_changed,
 )
-
-if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
 
 #: Points per history chart (like the service detail view).
 HISTORY_POINTS = 120
@@ -137,7 +135,7 @@ def _processes_sorted(processes: list[GpuProcess]) -> list[GpuProcess]:
     return sorted(processes, key=lambda p: (-(p.used_memory if isinstance(p.used_memory, int) else -1), p.pid))
 
 
-class GpuScreen(Screen):
+class GpuScreen(ShellAccess, Screen):
     """Local GPUs (NVML) and the dcgm-exporter fleet; ``node``/``service`` narrow the fleet."""
 
     #: The app's ``l``/``x`` keys use a screen's ``drill_target``; this screen has none.
@@ -212,9 +210,6 @@ class GpuScreen(Screen):
         self._history_for: tuple[str, tuple[float, float, float]] | None = None
         self._timer: Timer | None = None
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- layout --
     def compose(self) -> ComposeResult:
@@ -240,13 +235,12 @@ class GpuScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        app = self.oncall
-        self.fleet_state.stale_after = max(2 * app.refresh_seconds, 5.0)
+        self.fleet_state.stale_after = max(2 * self.shell.refresh_seconds, 5.0)
         self.query_one(FleetTable).focus()
         self.render_all()
         self.refresh_all()
-        if app.periodic_refresh:
-            self._timer = self.set_interval(app.refresh_seconds, self._tick)
+        if self.shell.periodic_refresh:
+            self._timer = self.set_interval(self.shell.refresh_seconds, self._tick)
 
     def on_screen_suspend(self) -> None:
         if self._timer is not None:
@@ -263,7 +257,7 @@ class GpuScreen(Screen):
 
     # ------------------------------------------------------------------ data --
     def _tick(self) -> None:
-        if self.oncall.paused:
+        if self.shell.paused:
             self.render_header()
             return
         self.refresh_all()
@@ -273,22 +267,22 @@ class GpuScreen(Screen):
         self.load_local()
 
     def _known_services(self) -> list[str]:
-        app = self.oncall
-        services = app.last_data.services if app.last_data is not None else app.context.services
+        incident = self.incident
+        services = incident.last_data.services if incident.last_data is not None else incident.context.services
         return [s.name for s in services]
 
     @work(exclusive=True, group="gpu-fleet", exit_on_error=False, description="GPU fleet (dcgm-exporter)")
     async def load_fleet(self) -> None:
-        app = self.oncall
+        incident = self.incident
         try:
-            data = await app.session.drill.fleet(known_services=self._known_services())
+            data = await incident.session.drill.fleet(known_services=self._known_services())
         except BackendError as exc:
-            self.fleet_state.failed(app.clock(), exc.badge, str(exc))
+            self.fleet_state.failed(incident.clock(), exc.badge, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bad reply must never lose the last good grid
-            self.fleet_state.failed(app.clock(), "ERROR", f"dcgm fleet: {type(exc).__name__}")
+            self.fleet_state.failed(incident.clock(), "ERROR", f"dcgm fleet: {type(exc).__name__}")
         else:
             self.fleet = data
-            self.fleet_state.ok(app.clock())
+            self.fleet_state.ok(incident.clock())
             self._select_wanted(data.gpus)
         self.render_header()
         self.render_fleet()
@@ -297,7 +291,7 @@ class GpuScreen(Screen):
 
     @work(exclusive=True, group="gpu-local", exit_on_error=False, description="local GPUs (NVML)")
     async def load_local(self) -> None:
-        drill = self.oncall.session.drill
+        drill = self.incident.session.drill
         try:
             snap = await asyncio.to_thread(drill.local_gpus)  # NVML calls block
         except Exception as exc:  # noqa: BLE001 - NvmlSource never raises; belt and braces
@@ -309,12 +303,12 @@ class GpuScreen(Screen):
     @work(exclusive=True, group="gpu-history", exit_on_error=False, description="GPU history")
     async def load_history(self, delay: float = 0.0) -> None:
         """Util/memory/temp/power of the selected fleet GPU over the app's time range."""
-        app = self.oncall
+        incident = self.incident
         gpu = self.selected_gpu()
         if gpu is None:
             return
         key = fleet_row_key(gpu)
-        window = app.time_range.window(app.clock(), points=HISTORY_POINTS)
+        window = self.shell.time_range.window(incident.clock(), points=HISTORY_POINTS)
         if self._history_for == (key, window):
             return  # same GPU, same evaluation times: same answer
         if delay:
@@ -322,7 +316,7 @@ class GpuScreen(Screen):
         history: dict[str, list[float]] = {}
         errors: dict[str, str] = {}
         warnings: dict[str, str] = {}
-        prometheus = app.session.prometheus
+        prometheus = incident.session.prometheus
         try:
             queries = gpu_history_queries(gpu)
         except ValueError as exc:
@@ -412,8 +406,8 @@ class GpuScreen(Screen):
         self.render_detail()
 
     def render_header(self) -> None:
-        app = self.oncall
-        now = app.clock()
+        incident = self.incident
+        now = incident.clock()
         state = self.fleet_state
         badges = [SourceBadge("dcgm", state.status(now), format_age(state.age(now)), state.error or "", label=state.badge(now))]
         local = self.local
@@ -423,18 +417,7 @@ class GpuScreen(Screen):
             badges.append(SourceBadge("nvml", "fresh", f"{len(local.gpus)} GPU"))
         else:
             badges.append(SourceBadge("nvml", "n/a", "-"))
-        ctx = app.context
-        self.query_one(StatusHeader).show(
-            HeaderState(
-                context=ctx.name,
-                color=ctx.color,
-                read_only=app.read_only,
-                range_label=app.time_range.label(),
-                refresh_seconds=app.refresh_seconds,
-                paused=app.paused,
-                sources=badges,
-            )
-        )
+        self.query_one(StatusHeader).show(replace(header_state(self.shell), sources=badges))
         box = self.query_one("#problems", Static)
         problem = ""
         if state.error:
@@ -446,8 +429,8 @@ class GpuScreen(Screen):
         box.set_class(not problem, "hidden")
 
     def render_fleet(self) -> None:
-        app = self.oncall
-        now = app.clock()
+        incident = self.incident
+        now = incident.clock()
         title = self.query_one("#fleet-title", Static)
         table = self.query_one(FleetTable)
         what, toggle = self._scope()
@@ -471,8 +454,8 @@ class GpuScreen(Screen):
         else:
             text = f"FLEET (dcgm-exporter) · no GPU of {_clean(self.service, 64)} among {total}{hint}"
         update_if_changed(title, text)
-        width = table.size.width or self.size.width or app.size.width
-        table.show_gpus(gpus, width=width, color=app.theme_color)
+        width = table.size.width or self.size.width or self.app.size.width
+        table.show_gpus(gpus, width=width, color=self.shell.theme_color)
         table.set_class(self.fleet_state.status(now) in ("stale", "down", "retrying"), "stale")
         keys = [fleet_row_key(g) for g in gpus]
         if self._fleet_key in keys:
@@ -512,7 +495,7 @@ class GpuScreen(Screen):
             f"LOCAL GPUs (NVML) · driver {show(snap.driver_version)} · {len(snap.gpus)} GPU"
             f"{'s' * (len(snap.gpus) != 1)}",
         )
-        color = self.oncall.theme_color
+        color = self.shell.theme_color
         table.show(list(LOCAL_COLUMNS), [(str(g.index), self._local_cells(g, color)) for g in snap.gpus])
         indices = [g.index for g in snap.gpus]
         if self._local_index not in indices:
@@ -653,7 +636,7 @@ class GpuScreen(Screen):
     def _render_xid(self, gpu: FleetGpu) -> None:
         widget = self.query_one("#gpu-xid", Static)
         info = gpu.xid_info
-        color = self.oncall.theme_color
+        color = self.shell.theme_color
         if info is None:
             text = "last XID: none reported" if gpu.xid is not None else "last XID: not exported"
             shown = Text(text, style=color("level-ok") if gpu.xid is not None else "dim")

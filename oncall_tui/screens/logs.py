@@ -48,12 +48,12 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age
 from oncall_tui.models.loki import LogEntry, to_ns
+from oncall_tui.screens.shell import OpenTrace, ShellAccess
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import update_if_changed
 from oncall_tui.widgets.logview import LogView, entry_detail
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
     from oncall_tui.clients.drill import DrillDown
     from oncall_tui.clients.loki import LogFollower
 
@@ -95,7 +95,7 @@ def _service_of(logql: str) -> str | None:
     return match.group(1).replace('\\"', '"').replace("\\\\", "\\") if match else None
 
 
-class LogsScreen(Screen):
+class LogsScreen(ShellAccess, Screen):
     """Pushed by ``l`` / ``2`` / ``:logs``; ``esc`` goes back."""
 
     COMPONENT_CLASSES = {
@@ -197,13 +197,10 @@ class LogsScreen(Screen):
         self.detail: Group | None = None
 
     # --------------------------------------------------------------- helpers --
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def drill(self) -> DrillDown:
-        return self.oncall.session.drill
+        return self.incident.session.drill
 
     @property
     def drill_target(self) -> DrillTarget:
@@ -266,10 +263,10 @@ class LogsScreen(Screen):
 
     # ------------------------------------------------------------------ header --
     def render_title(self) -> None:
-        app = self.oncall
+        incident = self.incident
         ctx = self.query_one("#logs-ctx", Label)
-        update_if_changed(ctx, sanitize_for_display(app.context.name, max_chars=40))
-        ctx.styles.color = app.context.color  # the user's own config value, as in the triage header
+        update_if_changed(ctx, sanitize_for_display(incident.context.name, max_chars=40))
+        ctx.styles.color = incident.context.color  # the user's own config value, as in the triage header
         update_if_changed(self.query_one("#logs-what", Label), sanitize_for_display(self.target.describe(), max_chars=120))
         update_if_changed(self.query_one("#logs-window", Label), _window_label(self.target.start, self.target.end))
 
@@ -283,7 +280,7 @@ class LogsScreen(Screen):
         if self.error_kind == "rejected":
             return "rejected", "loki: query rejected", ""
         if state is None:
-            return "down", "loki: no endpoint", f"no loki endpoint in context {self.oncall.context.name!r}"
+            return "down", "loki: no endpoint", f"no loki endpoint in context {self.incident.context.name!r}"
         status = state.status(now)
         if state.error is not None:
             auth = state.error_badge == "AUTH-FAILED"
@@ -299,7 +296,7 @@ class LogsScreen(Screen):
 
     def render_status(self) -> None:
         """The status line: one fixed-size widget, so an update repaints one row (no layout)."""
-        now = self.oncall.clock()
+        now = self.incident.clock()
         status, badge, self._reason = self._badge(now)
         total = len(self.buffer)
         if self.pattern_mode and self.groups is not None:
@@ -376,9 +373,9 @@ class LogsScreen(Screen):
             state = self.drill.sources.get("loki")
             if follower.disconnected_since is None and follower.polls != self._follow_polls and state is not None:
                 self._follow_polls = follower.polls
-                state.ok(self.oncall.clock())
+                state.ok(self.incident.clock())
             elif follower.disconnected_since is not None and follower.last_error is not None and state is not None:
-                state.failed(self.oncall.clock(), follower.last_error.badge, str(follower.last_error))
+                state.failed(self.incident.clock(), follower.last_error.badge, str(follower.last_error))
         self.render_status()
 
     # -------------------------------------------------------------------- data --
@@ -421,7 +418,7 @@ class LogsScreen(Screen):
         self.querying = False
         self.buffer.clear()
         self.buffer.extend_newer(entries)
-        self.loaded_at = self.oncall.clock()
+        self.loaded_at = self.incident.clock()
         self._older_end_ns = None
         self._ok()
         if not entries:
@@ -514,7 +511,7 @@ class LogsScreen(Screen):
     def _on_batch(self, batch: list[LogEntry]) -> None:
         state = self.drill.sources.get("loki")
         if state is not None:
-            state.ok(self.oncall.clock())
+            state.ok(self.incident.clock())
         if self.error_kind == "down":
             self._ok()
         anchor = self._anchor()
@@ -654,7 +651,7 @@ class LogsScreen(Screen):
                 if isinstance(raw, str) and len(raw.strip()) == 16 and normalize_trace_id(raw):
                     span_id = raw.strip().lower()
                     break
-        self.oncall.open_trace(trace_id, span_id=span_id)
+        self.post_message(OpenTrace(trace_id, span_id=span_id))
 
     def action_toggle_patterns(self) -> None:
         self.pattern_mode = not self.pattern_mode

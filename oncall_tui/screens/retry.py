@@ -1,4 +1,5 @@
-"""Failed writes kept for retry (``r`` on the timeline, ``:retry``): retry one, or dismiss it.
+"""The list of failed writes kept for retry (``r`` on the timeline, ``:retry``); the flow that
+retries or dismisses the one picked is :mod:`oncall_tui.flows.retry`.
 
 A failed silence or Grafana annotation is kept in the audit log with its payload; here the
 responder sees each (when, what, why it failed), retries it from the kept payload after the
@@ -10,7 +11,7 @@ and starts them again with ``R`` or from the runbook.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -21,27 +22,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from oncall_tui.actions.core import Preview
 from oncall_tui.core.sanitize import sanitize_for_display
-from oncall_tui.screens.actions import ConfirmScreen, notify_error, refuse_if_read_only, typed_target
-
-if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
 
 Record = Mapping[str, Any]
-#: Kinds whose side effect is a process: shown, never re-run from the kept payload.
-PROCESS_KINDS = ("rollback", "rollback-dry-run", "runbook-step")
-
-
-def failed_writes(app: OncallApp) -> list[Record]:
-    """Failed writes of the current context kept for retry, newest first."""
-    try:
-        records = app.audit.failed()
-    except OSError as exc:
-        notify_error(app, "cannot read the audit log", exc)
-        return []
-    mine = [r for r in records if r.get("context") in (None, app.context.name)]
-    return list(reversed(mine))
 
 
 def describe(record: Record) -> Text:
@@ -101,87 +84,3 @@ class FailedWritesScreen(ModalScreen[tuple[str, Record] | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def open_failed_writes(app: OncallApp) -> None:
-    """List the failed writes; retry or dismiss the one picked."""
-    records = failed_writes(app)
-    if not records:
-        app.notify("no failed writes are waiting for a retry", markup=False)
-        return
-
-    def picked(choice: tuple[str, Record] | None) -> None:
-        if choice is None:
-            return
-        what, record = choice
-        if what == "dismiss":
-            try:
-                app.audit.dismiss(str(record.get("id")), note=f"dismissed by {app.settings.effective_identity}")
-            except OSError as exc:
-                notify_error(app, "cannot write the audit log", exc)
-                return
-            app.notify("dismissed: it is no longer listed for retry", markup=False)
-            return
-        start_retry(app, record)
-
-    app.push_screen(FailedWritesScreen(records), picked)
-
-
-def start_retry(app: OncallApp, record: Record) -> None:
-    """Confirm, then retry one failed write from its kept payload (refused when read-only)."""
-    kind = str(record.get("kind") or "")
-    if kind in PROCESS_KINDS:
-        app.notify(
-            f"a {kind} is never re-run automatically: check the service's state, then start it again "
-            "(R, or from the runbook); d dismisses it here",
-            severity="warning",
-            markup=False,
-            timeout=10,
-        )
-        return
-    if not (kind.startswith("silence.") or kind.startswith("annotate")):
-        app.notify(sanitize_for_display(f"cannot retry a {kind} action here"), severity="error", markup=False)
-        return
-    if refuse_if_read_only(app):
-        return
-    runner = app.action_runner()
-
-    def confirmed(ok: bool | None) -> None:
-        if ok:
-            app.run_worker(_retry(app, record), group="actions", exit_on_error=False)
-
-    app.push_screen(
-        ConfirmScreen(
-            Preview.retry_of(record), typed_target=typed_target(runner, str(record.get("target") or "")), title="Retry failed write"
-        ),
-        confirmed,
-    )
-
-
-async def _retry(app: OncallApp, record: Record) -> None:
-    kind = str(record.get("kind") or "")
-    runner = app.action_runner()
-    try:
-        if kind.startswith("silence."):
-            from oncall_tui.actions.silences import retry_failed
-
-            am = app.session.alertmanager
-            if am is None:
-                raise RuntimeError("no Alertmanager configured in this context")
-            await retry_failed(runner, am, record)
-        else:
-            from oncall_tui.actions.annotations import retry_annotation
-
-            grafana = app.session.grafana
-            if grafana is None:
-                raise RuntimeError("no Grafana endpoint configured in this context")
-            outcome = await retry_annotation(runner, grafana, record)
-            if outcome.error:
-                raise RuntimeError(outcome.error)
-    except Exception as exc:  # noqa: BLE001 - shown to the user; the failure stays kept
-        notify_error(app, "retry failed (still kept for retry)", exc)
-        app.timeline_changed()
-        return
-    app.notify(sanitize_for_display(f"retried: {kind} {record.get('target', '')}", max_chars=300), markup=False)
-    app.refresh_triage()
-    app.timeline_changed()

@@ -51,11 +51,13 @@ from oncall_tui.core.runbook import Block, ParsedRunbook, Segment, Step, parse_r
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.screens.actions import ConfirmScreen, notify_error, typed_target
+from oncall_tui.screens.shell import ShellAccess
 from oncall_tui.widgets.footer import KeyHints
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from oncall_tui.actions.process import ProcessResult
-    from oncall_tui.app import OncallApp
     from oncall_tui.core.triage import TriageAlert
 
 #: Characters of a step's output shown under it (the whole output is in its file).
@@ -217,7 +219,7 @@ def _chunks(parsed: ParsedRunbook) -> list[tuple[str, Any]]:
 
 
 # ---------------------------------------------------------------------- screen --
-class RunbookScreen(Screen):
+class RunbookScreen(ShellAccess, Screen):
     """Pushed by ``b`` / ``5``; ``esc`` goes back."""
 
     BINDINGS = [
@@ -262,9 +264,6 @@ class RunbookScreen(Screen):
         self.fetching = True
 
     # ------------------------------------------------------------ accessors --
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def runbook(self) -> Runbook | None:
@@ -291,13 +290,13 @@ class RunbookScreen(Screen):
 
     def palette(self) -> Palette:
         try:
-            background = Color.parse(self.oncall.theme_color("background"))
+            background = Color.parse(self.shell.theme_color("background"))
         except Exception:  # noqa: BLE001 - a theme without a background variable
             background = Color(0, 0, 0)
 
         def color(name: str, fallback: str) -> str:
             try:  # theme colours may be translucent: blend them over the background
-                return (background + Color.parse(self.oncall.theme_color(name))).hex6
+                return (background + Color.parse(self.shell.theme_color(name))).hex6
             except Exception:  # noqa: BLE001 - a theme without that variable
                 return fallback
 
@@ -311,7 +310,7 @@ class RunbookScreen(Screen):
 
     def fetcher(self) -> RunbookFetcher:
         if self._fetcher is None:
-            settings = self.oncall.settings
+            settings = self.incident.settings
             source = settings.source_path
             self._fetcher = RunbookFetcher(settings.runbooks, base_dir=source.parent if source else None)
         return self._fetcher
@@ -336,13 +335,13 @@ class RunbookScreen(Screen):
             await self._fetcher.aclose()
 
     def _title(self, text: str) -> None:
-        ro = "  READ-ONLY" if self.oncall.read_only else ""
-        self.query_one("#runbook-title", Static).update(Text(f"{self.oncall.context.name} · {text}{ro}"))
+        ro = "  READ-ONLY" if self.incident.read_only else ""
+        self.query_one("#runbook-title", Static).update(Text(f"{self.incident.context.name} · {text}{ro}"))
 
     # ----------------------------------------------------------------- load --
     async def _load(self) -> None:
         target = self.drill_target
-        service = self.oncall.context.service(target.service) if target.service else None
+        service = self.incident.context.service(target.service) if target.service else None
         annotations = dict(self.alert.annotations) if self.alert is not None else {}
         try:
             lookup = await self.fetcher().find(
@@ -350,7 +349,7 @@ class RunbookScreen(Screen):
             )
             parsed = None
             if lookup.runbook is not None:
-                hosts = self.oncall.settings.runbooks.allowed_hosts
+                hosts = self.incident.settings.runbooks.allowed_hosts
                 parsed = await asyncio.to_thread(parse_runbook, lookup.runbook.text, hosts)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.fetching = False
@@ -420,7 +419,7 @@ class RunbookScreen(Screen):
             return rb.note or "display-only"
         if step.is_query:
             return None
-        return shell_step_reason(runnable=rb.runnable, read_only=self.oncall.read_only, note=rb.note)
+        return shell_step_reason(runnable=rb.runnable, read_only=self.incident.read_only, note=rb.note)
 
     def step_status(self, step: Step) -> str:
         if step.index in self.running:
@@ -514,18 +513,18 @@ class RunbookScreen(Screen):
         self._refresh_step(step.index)
 
     async def _run_query(self, step: Step) -> None:
-        app = self.oncall
+        incident = self.incident
         palette = self.palette()
         rb = self.runbook
         assert rb is not None
         try:
             query = prepare_query(
-                step, self.labels, service=self.service, context=app.context.name, patterns=app.settings.runbooks.placeholders
+                step, self.labels, service=self.service, context=incident.context.name, patterns=incident.settings.runbooks.placeholders
             )
-            now = app.clock()
+            now = incident.clock()
             start = min(self.drill_target.start, now - 60.0) if self.drill_target.start else now - 3600.0
             outcome = await run_query_step(
-                step, query, prometheus=app.session.prometheus, drill=app.session.drill, start=start, end=now
+                step, query, prometheus=incident.session.prometheus, drill=incident.session.drill, start=start, end=now
             )
         except Exception as exc:  # noqa: BLE001 - shown under the step, never a crash
             message = str(exc) if isinstance(exc, ActionError) else safe_error(exc)
@@ -534,52 +533,51 @@ class RunbookScreen(Screen):
             return
         self.show_result(step.index, render_query(outcome, palette))
         try:
-            record_query(app.timeline(), outcome, origin=rb.origin, now=datetime.fromtimestamp(app.clock(), UTC))
+            record_query(incident.timeline, outcome, origin=rb.origin, now=datetime.fromtimestamp(incident.clock(), UTC))
         except OSError as exc:
-            notify_error(app, "could not write the timeline", exc)
-        app.timeline_changed()
+            notify_error(self.app, "could not write the timeline", exc)
         self._done(step)
 
     def _confirm_shell(self, step: Step) -> None:
-        app = self.oncall
+        incident = self.incident
         rb = self.runbook
         assert rb is not None
         try:
             argv = plan_shell_step(
                 step,
                 self.labels,
-                settings=app.settings.runbooks,
+                settings=incident.settings.runbooks,
                 service=self.service,
-                context=app.context.name,
+                context=incident.context.name,
                 runnable=rb.runnable,
             )
         except StepDisabled as exc:
             self.show_result(step.index, Text(_s(f"{step.label} disabled: {exc}", 1000), style=self.palette().blocked))
             self._status(f"{step.label} · disabled: {exc}")
             return
-        runner = app.action_runner()
+        runner = incident.runner
         preview = Preview.process(argv, summary=f"runbook {short_path(rb.origin)}: {step.label}" + (f" — {step.title}" if step.title else ""))
 
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self._start(step, self._run_shell(step, argv))
 
-        app.push_screen(
+        self.app.push_screen(
             ConfirmScreen(preview, typed_target=typed_target(runner, self.target_name), title="Run runbook step"),
             confirmed,
         )
 
     async def _run_shell(self, step: Step, argv: tuple[str, ...]) -> None:
-        app = self.oncall
+        incident = self.incident
         rb = self.runbook
         assert rb is not None
         try:
             result = await run_shell_step(
-                app.action_runner(),
+                incident.runner,
                 step,
                 self.labels,
-                app.settings.runbooks,
-                app.state_path / "runbook-output",
+                incident.settings.runbooks,
+                incident.state_path / "runbook-output",
                 origin=rb.origin,
                 service=self.service,
                 target=self.target_name,
@@ -587,15 +585,13 @@ class RunbookScreen(Screen):
                 argv=argv,
             )
         except Exception as exc:  # noqa: BLE001 - shown, never a crash; the audit log has it
-            notify_error(app, f"{step.label} failed", exc)
+            notify_error(self.app, f"{step.label} failed", exc)
             message = str(exc) if isinstance(exc, ActionError) else safe_error(exc)
             self.show_result(step.index, Text(_s(f"{step.label} failed: {message}", 1000), style=self.palette().blocked))
             self._done(step)
-            app.timeline_changed()
             return
         self.show_result(step.index, render_output(result, self.palette()))
-        app.notify(_s(f"{step.label}: {result.summary()}", 300), markup=False, severity="information" if result.ok else "warning")
-        app.timeline_changed()
+        self.app.notify(_s(f"{step.label}: {result.summary()}", 300), markup=False, severity="information" if result.ok else "warning")
         self._done(step)
 
 
@@ -610,26 +606,31 @@ def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
 
 
 # ------------------------------------------------------------------------- open --
-def _alert_for(app: OncallApp, target: DrillTarget) -> TriageAlert | None:
+def _alert_for(target: DrillTarget, alerts: Sequence[TriageAlert], selected: TriageAlert | None) -> TriageAlert | None:
+    """The alert ``target`` is about: the selected one when it matches, else the first whose
+    labels the target carries."""
     if not target.alert:
         return None
-    screen = app.triage_screen()
-    if screen is not None and app.screen is screen:
-        alert = screen.selected_alert()
-        if alert is not None and alert.name == target.alert:
-            return alert
-    for alert in app.last_data.alerts if app.last_data else []:
+    if selected is not None and selected.name == target.alert:
+        return selected
+    for alert in alerts:
         if alert.name == target.alert and all(target.labels.get(k) == v for k, v in alert.labels.items()):
             return alert
     return None
 
 
-def open_runbook(app: OncallApp, target: DrillTarget | None, *, fetcher: RunbookFetcher | None = None) -> None:
+def open_runbook(
+    app: App[Any],
+    target: DrillTarget | None,
+    *,
+    alerts: Sequence[TriageAlert] = (),
+    selected: TriageAlert | None = None,
+    fetcher: RunbookFetcher | None = None,
+) -> None:
     """Push the runbook screen for ``target`` (an alert, or a service's runbook file)."""
     if isinstance(app.screen, RunbookScreen):
         return
     if target is None or not (target.alert or target.service):
         app.notify("select an alert (or a service) first", severity="warning", markup=False)
         return
-    app.push_screen(RunbookScreen(target, alert=_alert_for(app, target), fetcher=fetcher))
-
+    app.push_screen(RunbookScreen(target, alert=_alert_for(target, alerts, selected), fetcher=fetcher))

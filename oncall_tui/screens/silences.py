@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -33,10 +32,8 @@ from oncall_tui.screens.actions import (
     typed_target,
 )
 from oncall_tui.widgets.display import DisplayText, SafeTable, clipped, display
+from oncall_tui.screens.shell import RefreshNow, ShellAccess
 from oncall_tui.widgets.footer import KeyHints
-
-if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
 
 EXTEND_BY = timedelta(hours=1)
 
@@ -45,7 +42,7 @@ def _cell(value: str, max_chars: int = 200) -> DisplayText:
     return clipped(value, limit=max_chars)
 
 
-class SilencesScreen(Screen):
+class SilencesScreen(ShellAccess, Screen):
     """The context's active and pending silences, soonest end first."""
 
     BINDINGS = [
@@ -68,9 +65,6 @@ class SilencesScreen(Screen):
         super().__init__()
         self.silences: list[Silence] = []
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("", id="silences-title", markup=False)
@@ -81,16 +75,16 @@ class SilencesScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         self._columns(table)
-        ro = "  READ-ONLY" if self.oncall.read_only else ""
+        ro = "  READ-ONLY" if self.incident.read_only else ""
         self.query_one("#silences-title", Static).update(
-            sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro} (loading…)")
+            sanitize_for_display(f"SILENCES in {self.incident.context.name}{ro} (loading…)")
         )
         table.focus()
         self.load()
 
     @work(exclusive=True, group="silences-load", exit_on_error=False)
     async def load(self) -> None:
-        am = self.oncall.session.alertmanager
+        am = self.incident.session.alertmanager
         if am is None:
             self.query_one("#silences-title", Static).update("SILENCES: no Alertmanager configured in this context")
             return
@@ -98,7 +92,7 @@ class SilencesScreen(Screen):
             found = await am.silences()
             now = await ensure_server_clock(am)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            notify_error(self.oncall, "could not list silences", exc)
+            notify_error(self.app, "could not list silences", exc)
             return
         self.show(found, now)
 
@@ -123,11 +117,11 @@ class SilencesScreen(Screen):
             table.add_row(*cells[: len(widths)], key=s.id)
         if selected is not None and any(s.id == selected.id for s in live):
             table.move_cursor(row=[s.id for s in live].index(selected.id))
-        ro = "  READ-ONLY" if self.oncall.read_only else ""
+        ro = "  READ-ONLY" if self.incident.read_only else ""
         self.query_one("#silences-title", Static).update(
-            sanitize_for_display(f"SILENCES in {self.oncall.context.name}{ro}: {len(live)} active/pending")
+            sanitize_for_display(f"SILENCES in {self.incident.context.name}{ro}: {len(live)} active/pending")
         )
-        mine = expiring_soon(live, created_by=self.oncall.settings.effective_identity, within=self.oncall.silence_warning_window(), now=now)
+        mine = expiring_soon(live, created_by=self.incident.settings.effective_identity, within=self.incident.silence_warning_window(), now=now)
         box = self.query_one("#silences-warning", Static)
         if mine:
             lines = [
@@ -135,7 +129,7 @@ class SilencesScreen(Screen):
                 for s, left in mine
             ]
             box.update(sanitize_for_display("\n".join(lines), multiline=True, max_chars=2000))
-            self.oncall.notify(sanitize_for_display(lines[0], max_chars=300), severity="warning", markup=False)
+            self.app.notify(sanitize_for_display(lines[0], max_chars=300), severity="warning", markup=False)
         box.set_class(not mine, "hidden")
 
     def _columns(self, table: DataTable) -> list[int]:
@@ -177,12 +171,12 @@ class SilencesScreen(Screen):
         self.query_one(DataTable).action_cursor_up()
 
     def action_expire(self) -> None:
-        app = self.oncall
-        if refuse_if_read_only(app):
+        incident = self.incident
+        if refuse_if_read_only(self.app, incident.read_only):
             return
-        chosen, am = self.selected(), app.session.alertmanager
+        chosen, am = self.selected(), incident.session.alertmanager
         if chosen is None or am is None:
-            app.notify("no silence selected", severity="warning", markup=False)
+            self.app.notify("no silence selected", severity="warning", markup=False)
             return
         preview = Preview.http(
             "DELETE",
@@ -191,7 +185,7 @@ class SilencesScreen(Screen):
         )
 
         async def job() -> str:
-            await expire(app.action_runner(), am, chosen.id)
+            await expire(incident.runner, am, chosen.id)
             return f"silence {chosen.id} expired"
 
         self._confirm_then_run(chosen, preview, "Expire silence", "expire failed", job)
@@ -201,43 +195,42 @@ class SilencesScreen(Screen):
     ) -> None:
         """Confirm ``preview`` (typed target in protected contexts), then run ``job`` in a worker:
         its message or the error is shown, and the triage, timeline and this list reload."""
-        app = self.oncall
+        incident = self.incident
 
         async def run() -> None:
             try:
                 message = await job()
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-                notify_error(app, failure, exc)
+                notify_error(self.app, failure, exc)
             else:
-                app.notify(sanitize_for_display(message), markup=False)
-            app.refresh_triage()
-            app.timeline_changed()
+                self.app.notify(sanitize_for_display(message), markup=False)
+            self.post_message(RefreshNow())
             self.load()
 
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self.run_worker(run(), group="actions", exit_on_error=False)
 
-        target = typed_target(app.action_runner(), silence_target(chosen.matchers))
-        app.push_screen(ConfirmScreen(preview, typed_target=target, title=title), confirmed)
+        target = typed_target(incident.runner, silence_target(chosen.matchers))
+        self.app.push_screen(ConfirmScreen(preview, typed_target=target, title=title), confirmed)
 
     def action_extend(self) -> None:
-        app = self.oncall
-        if refuse_if_read_only(app):
+        incident = self.incident
+        if refuse_if_read_only(self.app, incident.read_only):
             return
-        chosen, am = self.selected(), app.session.alertmanager
+        chosen, am = self.selected(), incident.session.alertmanager
         if chosen is None or am is None:
-            app.notify("no silence selected", severity="warning", markup=False)
+            self.app.notify("no silence selected", severity="warning", markup=False)
             return
         try:
             spec = extended_spec(chosen, EXTEND_BY, now_server=am.server_now())
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            notify_error(app, "cannot extend", exc)
+            notify_error(self.app, "cannot extend", exc)
             return
         preview = silence_preview(am, spec, update_of=chosen.id)
 
         async def job() -> str:
-            new = await extend(app.action_runner(), am, chosen, EXTEND_BY)
+            new = await extend(incident.runner, am, chosen, EXTEND_BY)
             return f"silence extended until {new.ends_at:%H:%M} UTC ({new.id})"
 
         self._confirm_then_run(chosen, preview, "Extend silence by 1h", "extend failed", job)

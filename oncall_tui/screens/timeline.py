@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,16 +18,14 @@ from oncall_tui.actions.timeline import TimelineEvent, export_markdown
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, cap_leaves, sanitize_for_display
 from oncall_tui.screens.actions import notify_error
 from oncall_tui.widgets.display import SafeTable, clipped, display
+from oncall_tui.screens.shell import AddNote, ShellAccess
 from oncall_tui.widgets.footer import KeyHints
-
-if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
 
 #: Event kind -> theme variable of its colour (no colour literals outside themes/).
 KIND_COLOR = {"alert": "error", "action": "warning", "result": "success", "note": "accent", "runbook": "secondary", "backend": "warning"}
 
 
-class TimelineScreen(Screen):
+class TimelineScreen(ShellAccess, Screen):
     """Every event of this context's timeline (UTC), oldest first."""
 
     BINDINGS = [
@@ -47,9 +45,6 @@ class TimelineScreen(Screen):
     TimelineScreen DataTable { height: 1fr; }
     """
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("", id="timeline-title", markup=False)
@@ -57,6 +52,7 @@ class TimelineScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
+        self._unwatch: Callable[[], None] | None = None
         self.query_one(DataTable).add_columns(display("time (UTC)"), display("kind"), display("event"))
         self.query_one(DataTable).focus()
         self.reload()
@@ -64,16 +60,34 @@ class TimelineScreen(Screen):
     def on_screen_resume(self) -> None:
         self.reload()
 
+    def on_unmount(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+
+    def _watch(self) -> None:
+        """Redraw whenever the current context's timeline is written (a write, an alert change)."""
+        timeline = self.incident.timeline
+        if getattr(self, "_watched", None) is not timeline:
+            if self._unwatch is not None:
+                self._unwatch()
+            self._watched = timeline
+            self._unwatch = timeline.watch(self._written)
+
+    def _written(self) -> None:
+        if self.is_mounted and self.is_current:
+            self.call_later(self.reload)
+
     def events(self) -> list[TimelineEvent]:
         try:
-            return self.oncall.timeline().events()
+            return self.incident.timeline.events()
         except OSError as exc:
-            notify_error(self.oncall, "cannot read the timeline", exc)
+            notify_error(self.app, "cannot read the timeline", exc)
             return []
 
     def reload(self) -> None:
         if not self.is_mounted:
             return
+        self._watch()
         events = self.events()
         table = self.query_one(DataTable)
         table.clear()
@@ -86,16 +100,16 @@ class TimelineScreen(Screen):
             )
         if events:
             table.move_cursor(row=len(events) - 1)
-        ro = "  READ-ONLY" if self.oncall.read_only else ""
+        ro = "  READ-ONLY" if self.incident.read_only else ""
         self.query_one("#timeline-title", Static).update(
-            sanitize_for_display(f"TIMELINE of {self.oncall.context.name}{ro}: {len(events)} events · N note · e export")
+            sanitize_for_display(f"TIMELINE of {self.incident.context.name}{ro}: {len(events)} events · N note · e export")
         )
 
     def _kind_style(self, event: TimelineEvent) -> str:
         name = KIND_COLOR.get(event.kind, "foreground")
         if event.kind == "result" and event.detail.get("ok") is False:
             name = "error"
-        color = self.oncall.theme_color(name)
+        color = self.shell.theme_color(name)
         return f"bold {color}" if color else "bold"
 
     def action_show_event(self) -> None:
@@ -124,21 +138,21 @@ class TimelineScreen(Screen):
         table.move_cursor(row=max(table.row_count - 1, 0))
 
     def action_note(self) -> None:
-        self.oncall.action_annotate()
+        self.post_message(AddNote())
 
     def action_export(self) -> None:
-        app = self.oncall
-        now = datetime.fromtimestamp(app.clock(), UTC)
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in app.context.name)[:64]
+        incident = self.incident
+        now = datetime.fromtimestamp(incident.clock(), UTC)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in incident.context.name)[:64]
         path = Path.cwd() / f"postmortem-{name}-{now:%Y%m%d-%H%M%S}.md"
         try:
-            text = export_markdown(self.events(), context=app.context.name, title=f"incident in {app.context.name}", now=now)
+            text = export_markdown(self.events(), context=incident.context.name, title=f"incident in {incident.context.name}", now=now)
             with open(path, "x", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            notify_error(app, "export failed", exc)
+            notify_error(self.app, "export failed", exc)
             return
-        app.notify(sanitize_for_display(f"postmortem draft written to {path}"), markup=False, timeout=10)
+        self.app.notify(sanitize_for_display(f"postmortem draft written to {path}"), markup=False, timeout=10)
 
 
 #: Detail fields that hold a process's output, shown up to a log line's cap (16 KiB).

@@ -45,12 +45,12 @@ from oncall_tui.core.waterfall import format_duration_ns
 from oncall_tui.models.tempo import InvalidTraceId, TraceSummary, normalize_trace_id
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, tempo_badge
 from oncall_tui.widgets.display import clipped, display
+from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import DiffTable
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
     from oncall_tui.clients.drill import ExemplarRef
     from oncall_tui.settings import Service
 
@@ -155,7 +155,7 @@ def _span_label(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-class TraceListScreen(Screen):
+class TraceListScreen(ShellAccess, Screen):
     """Header, window and Tempo badge, the queries used, the merged trace table, a footer."""
 
     BINDINGS = [
@@ -191,9 +191,6 @@ class TraceListScreen(Screen):
         self.notes: list[str] = []
         self.loaded = False
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StatusHeader()
@@ -205,9 +202,7 @@ class TraceListScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        triage = self.oncall.triage_screen()
-        if triage is not None:
-            self.query_one(StatusHeader).show(triage.header_state())
+        self.query_one(StatusHeader).show(header_state(self.shell))
         self.queries = self.build_queries()
         self.render_all()
         self.query_one(DiffTable).focus()
@@ -218,13 +213,13 @@ class TraceListScreen(Screen):
         name = self.drill_target.service
         if not name:
             return None
-        app = self.oncall
-        services = list(app.last_data.services) if app.last_data is not None else []
-        services += list(app.context.services)
+        incident = self.incident
+        services = list(incident.last_data.services) if incident.last_data is not None else []
+        services += list(incident.context.services)
         return next((s for s in services if s.name == name), None)
 
     def _latency_hint(self) -> float | None:
-        data = self.oncall.last_data
+        data = self.incident.last_data
         name = self.drill_target.service
         row = next((r for r in data.rows if r.service == name), None) if data is not None and name else None
         return row.values.get("latency_p95") if row is not None else None
@@ -251,8 +246,8 @@ class TraceListScreen(Screen):
     # --------------------------------------------------------------------- data --
     @work(exclusive=True, group="trace-list", exit_on_error=False, description="trace list")
     async def refresh_data(self) -> None:
-        app = self.oncall
-        drill = app.session.drill
+        incident = self.incident
+        drill = incident.session.drill
         target = self.drill_target
         start, end = target.start, target.end
         jobs = [
@@ -308,7 +303,7 @@ class TraceListScreen(Screen):
         window = f"{_utc(target.start, '%Y-%m-%d %H:%M')}–{_utc(target.end, '%H:%M')} UTC ({span_label})"
         title = f"TRACES · {sanitize_for_display(target.describe(), max_chars=120)} · {window}"
         update_if_changed(self.query_one("#title", Static), title)
-        badge_text, status = tempo_badge(self.oncall)
+        badge_text, status = tempo_badge(self.incident)
         badge = self.query_one("#badge", Static)
         update_if_changed(badge, badge_text)
         for name in ("fresh", "stale", "down", "auth", "loading"):
@@ -333,7 +328,7 @@ class TraceListScreen(Screen):
 
     def _fill(self, table: DiffTable, width: int) -> None:
         wide = width >= 110
-        color = self.oncall.theme_color
+        color = self.shell.theme_color
         columns: list[tuple[str, int | None]] = [
             ("KIND", 11),
             ("ROOT SERVICE", 18 if wide else 13),
@@ -378,7 +373,7 @@ class TraceListScreen(Screen):
     def action_open_trace(self) -> None:
         row = self.selected_row()
         if row is not None:
-            self.oncall.open_trace(row.trace_id)
+            self.post_message(OpenTrace(row.trace_id))
 
     def action_trace_logs(self) -> None:
         row = self.selected_row()
@@ -396,7 +391,7 @@ class TraceListScreen(Screen):
         start = row.start_ns / 1e9 if row.start_ns else self.drill_target.start
         end = (row.start_ns + row.duration_ns) / 1e9 if row.start_ns else self.drill_target.end
         target = DrillTarget(start - LOG_PAD_SECONDS, end + LOG_PAD_SECONDS, service, {"service": service})
-        self.oncall.open_logs(target, logql=logql)
+        self.post_message(OpenLogs(target, logql=logql))
 
     def action_refresh_now(self) -> None:
         self.queries = self.build_queries()

@@ -19,19 +19,19 @@ from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
 from oncall_tui.core.triage import TriageAlert, format_age
+from oncall_tui.screens.shell import DataLoaded, OpenService, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
-from oncall_tui.widgets.header import HeaderState, SourceBadge, StatusHeader, update_if_changed
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
     from oncall_tui.clients.session import BackendSession, TriageData
 
 
-class TriageScreen(Screen):
+class TriageScreen(ShellAccess, Screen):
     """Header, signals table (worst first), alerts table, filter line, footer."""
 
     BINDINGS = [
@@ -79,10 +79,6 @@ class TriageScreen(Screen):
         self.filters: dict[str, str] = {"signals": "", "alerts": ""}
         self._filter_target = "signals"
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static("", id="problems", classes="hidden", markup=False)
@@ -93,42 +89,53 @@ class TriageScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        self.oncall._triage = self
         self.query_one(SignalsTable).focus()
         self.render_header()
-        self.oncall.start_refresh_timer()
+        self.refresh_data()  # the first refresh: every backend together, one paint
+        if self.shell.periodic_refresh:
+            self.start_loops()
+            # The header's ages tick every second: a hung backend's badge moves to SLOW while
+            # nothing answers.
+            self.set_interval(1.0, self.render_header)
+
+    def context_switched(self) -> None:
+        """The app switched context: forget the old data, start the new session's loops."""
+        self.data = None
+        self.render_header()
+        if self.shell.periodic_refresh:
+            self.start_loops()  # the old session's loops end with it
+        self.refresh_data()
 
     # ------------------------------------------------------------------- data --
     @work(exclusive=True, group="triage-refresh", exit_on_error=False, description="triage refresh")
     async def refresh_data(self) -> None:
         """Refresh every backend now (``ctrl+r``, a new time range, the first load) and paint
         once. A backend whose loop is mid-request is left to that loop, which paints it."""
-        app = self.oncall
-        session = app.session
+        incident = self.incident
+        session = incident.session
 
         # The responder asked now: a Retry-After wait does not hold a manual refresh back.
-        await asyncio.gather(*(session.refresh(kind, app.time_range, if_idle=True, force=True) for kind in session.backends))
+        await asyncio.gather(*(session.refresh(kind, self.shell.time_range, if_idle=True, force=True) for kind in session.backends))
         self._deliver(session, None)
 
     def start_loops(self) -> None:
         """One refresh loop per backend: its own interval, timeout and retries."""
-        session = self.oncall.session
+        session = self.incident.session
         for kind in session.backends:
             self.run_worker(self._loop(session, kind), group=f"loop-{kind}", exclusive=True, exit_on_error=False, description=f"{kind} refresh loop")
 
     async def _loop(self, session: BackendSession, kind: str) -> None:
-        app = self.oncall
         # The first refresh is refresh_data's (all backends together: the first frame shows
         # the worst service on top); the loop takes over one interval later.
-        await asyncio.sleep(app.refresh_seconds)
-        while app.session is session:
+        await asyncio.sleep(self.shell.refresh_seconds)
+        while self.incident.session is session:  # a context switch ends it
             started = time.monotonic()
-            if not app.paused:
-                await session.refresh(kind, app.time_range)
-                if app.session is not session:
+            if not self.shell.paused:
+                await session.refresh(kind, self.shell.time_range)
+                if self.incident.session is not session:
                     return
                 self._deliver_soon(session, kind)
-            await asyncio.sleep(max(app.refresh_seconds - (time.monotonic() - started), 0.5))
+            await asyncio.sleep(max(self.shell.refresh_seconds - (time.monotonic() - started), 0.5))
 
     def _deliver_soon(self, session: BackendSession, kind: str) -> None:
         """Paint within 100 ms: backends answering together (the loops start together) cost one
@@ -144,14 +151,13 @@ class TriageScreen(Screen):
 
     def _deliver(self, session: BackendSession, kind: str | None) -> None:
         """Show what the backends last delivered (a bug here shows on screen, never blanks it)."""
-        app = self.oncall
-        if app.session is not session:
+        if self.incident.session is not session:
             return
         try:
-            data = session.assemble(app.time_range)
+            data = session.assemble(self.shell.time_range)
             self.data = data
             self.render_data()
-            app.data_loaded(data, kind)
+            self.post_message(DataLoaded(data, kind))
         except Exception as exc:  # noqa: BLE001 - a bug must show on screen, not blank the triage
             log.exception("triage refresh failed")
             self.refresh_error = f"triage refresh failed: {type(exc).__name__}: {clean_message(exc)} (the data shown may be old)"
@@ -167,7 +173,7 @@ class TriageScreen(Screen):
         if data is None:
             return
         width = self.size.width or self.app.size.width
-        color = self.oncall.theme_color
+        color = self.shell.theme_color
         rows = [r for r in data.rows if matches_filter(self.filters["signals"], r.service, {"service": r.service, "preset": r.preset or ""})]
         self.query_one(SignalsTable).show_rows(rows, width=width, color=color)
         alerts = [a for a in data.alerts if self.narrow_to in (None, a.service)]
@@ -178,32 +184,14 @@ class TriageScreen(Screen):
         extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
         update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
 
-    def header_state(self) -> HeaderState:
-        app = self.oncall
-        now = app.clock()
-        badges = [
-            SourceBadge(name, src.status(now), format_age(src.age(now)), src.error or "", label=src.badge(now))
-            for name, src in app.session.sources.items()
-        ]
-        ctx = app.context
-        return HeaderState(
-            context=ctx.name,
-            color=ctx.color,
-            read_only=app.read_only,
-            range_label=app.time_range.label(),
-            refresh_seconds=app.refresh_seconds,
-            paused=app.paused,
-            sources=badges,
-        )
-
     def render_header(self) -> None:
-        app = self.oncall
-        now = app.clock()
-        self.query_one(StatusHeader).show(self.header_state())
+        incident = self.incident
+        now = incident.clock()
+        self.query_one(StatusHeader).show(header_state(self.shell))
         problems = [
-            f"{name} {app.session.url_of(name)}: {src.error}"
+            f"{name} {incident.session.url_of(name)}: {src.error}"
             + (f" (last good data {format_age(src.age(now))} ago)" if src.last_ok else "")
-            for name, src in app.session.sources.items()
+            for name, src in incident.session.sources.items()
             if src.error
         ]
         if self.refresh_error is not None:
@@ -213,7 +201,7 @@ class TriageScreen(Screen):
             problems += [f"⚠ {w}" for w in dict.fromkeys(self.data.warnings)][:3]
         # Each table is dimmed while its backend's data is not live (down, stale, retrying...).
         for kind, table in (("prometheus", SignalsTable), ("alertmanager", AlertsTable)):
-            src = app.session.sources.get(kind)
+            src = incident.session.sources.get(kind)
             live = src is None or (src.status(now) in ("fresh", "loading", "slow") and (src.age(now) or 0) <= src.stale_after)
             self.query_one(table).set_class(not live, "stale")
         box = self.query_one("#problems", Static)
@@ -228,7 +216,7 @@ class TriageScreen(Screen):
         self.refresh_data()
 
     def action_toggle_pause(self) -> None:
-        self.oncall.paused = not self.oncall.paused
+        self.shell.paused = not self.shell.paused
         self.render_header()
 
     def _table(self) -> DataTable:
@@ -271,15 +259,15 @@ class TriageScreen(Screen):
 
     def selected_target(self) -> DrillTarget | None:
         """The selected alert (its labels and window) or service (the screen's range)."""
-        now = self.oncall.clock()
+        now = self.incident.clock()
         alert = self.selected_alert()
         if alert is not None:
             return target_for_alert(alert, now)
         service = self.selected_service()
         if service is None:
             return None
-        start, end, _ = self.oncall.time_range.window(now)
-        return target_for_service(service, start, now if self.oncall.time_range.live else end)
+        start, end, _ = self.shell.time_range.window(now)
+        return target_for_service(service, start, now if self.shell.time_range.live else end)
 
     def action_narrow(self) -> None:
         service = self.query_one(SignalsTable).selected_key
@@ -297,11 +285,11 @@ class TriageScreen(Screen):
         if alert is not None:
             from oncall_tui.screens.alert import AlertDetailScreen
 
-            self.app.push_screen(AlertDetailScreen(alert, datetime.fromtimestamp(self.oncall.clock(), UTC)))
+            self.app.push_screen(AlertDetailScreen(alert, datetime.fromtimestamp(self.incident.clock(), UTC)))
             return
         service = self.selected_service()
         if service:
-            self.oncall.open_service(service)
+            self.post_message(OpenService(service))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

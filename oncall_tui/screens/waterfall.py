@@ -2,7 +2,7 @@
 search, span detail, and the jump to the logs of a span's service or of the whole trace.
 
 ``WaterfallScreen(trace_id, span_id=None)`` is pushed by ``:trace <id>``, by ``enter`` on the
-trace list and by ``app.open_trace``. The trace is fetched in a worker; the tree is built in a
+trace list and by the ``OpenTrace`` message. The trace is fetched in a worker; the tree is built in a
 thread (a 10,000-span trace must not freeze the UI); only the rows on screen are painted
 (:class:`~oncall_tui.widgets.waterfall.WaterfallView`).
 
@@ -36,6 +36,7 @@ from oncall_tui.models.tempo import (
     normalize_span_id,
     normalize_trace_id,
 )
+from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
 from oncall_tui.widgets.waterfall import (
@@ -48,7 +49,7 @@ from oncall_tui.widgets.waterfall import (
 )
 
 if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
+    from oncall_tui.incident import Incident
     from oncall_tui.models.tempo import Span
 
 #: Logs windows are padded by this much on both sides (too tight a window is Grafana users'
@@ -56,12 +57,12 @@ if TYPE_CHECKING:
 LOG_PAD_SECONDS = 300.0
 
 
-def tempo_badge(app: OncallApp) -> tuple[str, str]:
+def tempo_badge(incident: Incident) -> tuple[str, str]:
     """``("tempo ok 4s", "fresh")`` / ``("tempo DOWN since 10:31:05, data 4s old (DOWN: reason)", "down")``."""
-    state = app.session.drill.sources.get("tempo")
+    state = incident.session.drill.sources.get("tempo")
     if state is None:
         return "tempo: no endpoint in this context", "down"
-    now = app.clock()
+    now = incident.clock()
     status = state.status(now)
     text = f"tempo {state.badge(now)}"
     if state.error:
@@ -69,7 +70,7 @@ def tempo_badge(app: OncallApp) -> tuple[str, str]:
     return sanitize_for_display(text, max_chars=300), status
 
 
-class WaterfallScreen(Screen):
+class WaterfallScreen(ShellAccess, Screen):
     """Header, trace summary and service legend, the span rows, the span detail, a footer."""
 
     BINDINGS = [
@@ -110,9 +111,6 @@ class WaterfallScreen(Screen):
         self.match_nodes: list[int] = []
         self._last_error = ""
 
-    @property
-    def oncall(self) -> OncallApp:
-        return self.app  # type: ignore[return-value]
 
     # ------------------------------------------------------------ drill target --
     @property
@@ -142,9 +140,7 @@ class WaterfallScreen(Screen):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        triage = self.oncall.triage_screen()
-        if triage is not None:
-            self.query_one(StatusHeader).show(triage.header_state())
+        self.query_one(StatusHeader).show(header_state(self.shell))
         self._show_header()
         self._message(f"loading trace {sanitize_for_display(self.trace_id, max_chars=80)} from Tempo…")
         self.load_trace()
@@ -152,7 +148,7 @@ class WaterfallScreen(Screen):
     # -------------------------------------------------------------------- data --
     @work(exclusive=True, group="waterfall-load", exit_on_error=False, description="trace waterfall")
     async def load_trace(self) -> None:
-        app = self.oncall
+        incident = self.incident
         shown_id = sanitize_for_display(self.trace_id, max_chars=80)
         try:
             hex_id = normalize_trace_id(self.trace_id)
@@ -161,7 +157,7 @@ class WaterfallScreen(Screen):
             self._show_header()
             return
         try:
-            trace = await app.session.drill.trace(hex_id)
+            trace = await incident.session.drill.trace(hex_id)
         except NotFound:
             self._message(f"trace {hex_id} not found in Tempo (not ingested yet, outside retention, or a wrong id)", error=True)
             self._show_header()
@@ -207,7 +203,7 @@ class WaterfallScreen(Screen):
         box.set_class(error, "error")
 
     def _show_header(self) -> None:
-        badge, status = tempo_badge(self.oncall)
+        badge, status = tempo_badge(self.incident)
         wf = self.waterfall
         if wf is None:
             info = TraceSummaryInfo(trace_id=self.trace_id, source=badge, source_status=status)
@@ -252,7 +248,7 @@ class WaterfallScreen(Screen):
     def _link_selected(self, event: OptionList.OptionSelected) -> None:
         trace_id, _, span_id = (event.option.id or "").partition(":")
         if trace_id:
-            self.oncall.open_trace(trace_id, span_id=span_id or None)
+            self.post_message(OpenTrace(trace_id, span_id=span_id or None))
 
     # ---------------------------------------------------------------- actions --
     def action_back(self) -> None:
@@ -302,7 +298,7 @@ class WaterfallScreen(Screen):
         target = DrillTarget(
             wf.start_ns / 1e9 - LOG_PAD_SECONDS, wf.end_ns / 1e9 + LOG_PAD_SECONDS, service, {"service": service}
         )
-        self.oncall.open_logs(target, logql=logql)
+        self.post_message(OpenLogs(target, logql=logql))
 
     # ------------------------------------------------------------------ search --
     def action_search(self) -> None:
