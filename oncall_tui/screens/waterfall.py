@@ -27,7 +27,6 @@ from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, NotFound, clean_message
-from oncall_tui.core.logs import add_line_filter, build_logql
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import Waterfall, format_duration_ns
@@ -285,20 +284,24 @@ class WaterfallScreen(ShellAccess, Screen):
 
     def action_trace_logs(self) -> None:
         """The logs of this trace id: the selected span's service, the trace's window padded."""
+        self.open_trace_logs()
+
+    @work(exclusive=True, group="waterfall-trace-logs", exit_on_error=False, description="trace logs query")
+    async def open_trace_logs(self) -> None:
+        """Asks the drill-down for the query (``| trace_id="…"`` when the service's lines carry
+        it as structured metadata, else ``|= "…"``), then opens the logs."""
         wf = self.waterfall
         if wf is None or not len(wf):
             return
         span = self.selected_span() or wf.spans[wf.main_root()]
         service = span.service
+        start, end = wf.start_ns / 1e9 - LOG_PAD_SECONDS, wf.end_ns / 1e9 + LOG_PAD_SECONDS
         try:
-            logql = add_line_filter(build_logql({"service": service}), wf.trace.trace_id or self.trace_id)
+            logql = await self.incident.session.drill.trace_logs_query(service, wf.trace.trace_id or self.trace_id, start=start, end=end)
         except ValueError as exc:
             self.notify(sanitize_for_display(f"cannot build a logs query: {exc}", max_chars=300), severity="error", markup=False)
             return
-        target = DrillTarget(
-            wf.start_ns / 1e9 - LOG_PAD_SECONDS, wf.end_ns / 1e9 + LOG_PAD_SECONDS, service, {"service": service}
-        )
-        self.post_message(OpenLogs(target, logql=logql))
+        self.post_message(OpenLogs(DrillTarget(start, end, service, {"service": service}), logql=logql))
 
     # ------------------------------------------------------------------ search --
     def action_search(self) -> None:

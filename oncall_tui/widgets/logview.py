@@ -42,6 +42,7 @@ from oncall_tui.core.logs import (
     entry_level,
     entry_trace_id,
     parse_fields,
+    stream_source,
 )
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, sanitize_for_display
 from oncall_tui.models.loki import LogEntry, StreamKey
@@ -69,8 +70,6 @@ LEVEL_TAGS: Mapping[str, str] = {
 }
 _LEVEL_WIDTH = 5
 _TIME_WIDTH = 12
-#: Labels tried, in order, for the short source column.
-_SOURCE_KEYS = ("pod", "service", "service_name", "app", "container", "job", "instance")
 
 
 #: Fields the columns already show (time, level): left out of the compact line.
@@ -122,12 +121,9 @@ def format_time(ns: int) -> str:
 
 
 def short_source(labels: Mapping[str, str]) -> str:
-    """The stream's pod (else service, app …), sanitised; ``-`` when none is set."""
-    for key in _SOURCE_KEYS:
-        value = labels.get(key)
-        if value:
-            return sanitize_for_display(value, max_chars=64)
-    return "-"
+    """The stream's pod (``pod``, ``k8s_pod_name`` …, else service, app …), sanitised; ``-`` when none is set."""
+    value = stream_source(labels)
+    return sanitize_for_display(value, max_chars=64) if value else "-"
 
 
 def _fit(text: str, width: int, *, keep_tail: bool = False) -> str:
