@@ -4,7 +4,7 @@ Measures, for the recorded 2000-span Tempo trace (``shared/fixtures/tempo``, v2 
 for generated traces (default 10,000 spans, :func:`make_trace_json`):
 
 - ``json``: ``json.loads`` of the body (the client does this in a worker thread),
-- ``parse``: :func:`oncall_tui.models.tempo.parse_trace` (body → flat spans),
+- ``parse``: :func:`oncall_tui.models.tempo.decode.parse_trace` (body → flat spans),
 - ``tree+cp+layout``: :class:`oncall_tui.core.waterfall.Waterfall` (span tree, self times,
   colours, critical path) plus the bar layout of every row at 160 columns,
 - ``window``: :meth:`Waterfall.window` for one screen of 50 rows in the middle (what the
@@ -36,7 +36,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from oncall_tui.core.waterfall import Waterfall
-from oncall_tui.models.tempo import parse_trace
+from oncall_tui.models.tempo.decode import parse_trace
 
 SHARED = Path(os.environ.get("ONCALL_TUI_SHARED", REPO.parent / "shared"))
 FIXTURE = SHARED / "fixtures/tempo/trace_v2_1725f3a1e7d5d2559253987c1463dfc5_huge_generation_2000_spans.json"

@@ -74,7 +74,7 @@ def _timed(fn: Any, runs: int) -> tuple[float, float, Any]:
 def parse_and_layout(text: str, runs: int, width: int, rows: int) -> dict[str, Any]:
     """json.loads, parse_trace, Waterfall + one screen of rows: median/min ms of each."""
     from oncall_tui.core.waterfall import Waterfall
-    from oncall_tui.models.tempo import parse_trace
+    from oncall_tui.models.tempo.decode import parse_trace
     from oncall_tui.widgets.waterfall import PALETTE_SIZE, WaterfallView
 
     track = WaterfallView().geometry(width)[2]
@@ -259,7 +259,7 @@ def main() -> None:
     except ImportError:
         print("(benchmarks/trace_layout.py has no make_trace_json: generated traces skipped)")
         return
-    from oncall_tui.models.tempo import parse_trace
+    from oncall_tui.models.tempo.decode import parse_trace
 
     for n in args.spans:
         body = make_trace_json(n)

@@ -29,17 +29,16 @@ from oncall_tui.clients.errors import (
 )
 from oncall_tui.clients.http import RetryPolicy
 from oncall_tui.clients.tempo import TempoClient
-from oncall_tui.models.tempo import (
-    UNSCOPED,
+from oncall_tui.models.tempo.decode import parse_trace
+from oncall_tui.models.tempo.ids import (
     InvalidTraceId,
-    SearchResult,
-    TempoFormatError,
-    Trace,
     normalize_span_id,
     normalize_trace_id,
-    parse_search,
-    parse_trace,
 )
+from oncall_tui.models.tempo.search import SearchResult, parse_search
+from oncall_tui.models.tempo.tags import UNSCOPED
+from oncall_tui.models.tempo.trace import Trace
+from oncall_tui.models.tempo.values import TempoFormatError
 
 from .conftest import FIXTURES
 
@@ -415,7 +414,7 @@ def test_deprecated_single_span_set_is_used_when_span_sets_is_missing() -> None:
 
 
 def test_metrics_samples_without_value_are_zero() -> None:
-    from oncall_tui.models.tempo import parse_metrics
+    from oncall_tui.models.tempo.metrics import parse_metrics
 
     series = parse_metrics(_json("metrics_query_range_rate_by_service.json"))
     gateway = next(s for s in series if s.labels["resource.service.name"] == "api-gateway")

@@ -26,7 +26,8 @@ from oncall_tui.clients.drill import ExemplarRef
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import Waterfall
 from oncall_tui.demo import TEMPO_URL, DemoIncident, DemoTransport, demo_settings
-from oncall_tui.models.tempo import TraceSummary, parse_trace
+from oncall_tui.models.tempo.decode import parse_trace
+from oncall_tui.models.tempo.search import TraceSummary
 from oncall_tui.screens.traces import TraceListScreen, bucket_selector, merge_rows
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, WaterfallScreen
 from oncall_tui.settings import Service

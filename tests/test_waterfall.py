@@ -22,7 +22,8 @@ from oncall_tui.core.waterfall import (
     span_details,
     span_label,
 )
-from oncall_tui.models.tempo import Span, SpanEvent, Trace, parse_trace
+from oncall_tui.models.tempo.decode import parse_trace
+from oncall_tui.models.tempo.trace import Span, SpanEvent, Trace
 
 from .conftest import FIXTURES
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # the Loki/Tempo/GPU modules load on first use, not at start-
     from oncall_tui.core import gpu as gpu_core
     from oncall_tui.core.logs import LogConventions
     from oncall_tui.models.loki import LogEntry
-    from oncall_tui.models.tempo import SearchResult, Trace
+    from oncall_tui.models.tempo.search import SearchResult
+    from oncall_tui.models.tempo.trace import Trace
 
 #: Lines per Loki request (Loki's default max_entries_limit_per_query is 5000).
 LOG_PAGE = 1000

@@ -29,19 +29,13 @@ from oncall_tui.clients.errors import MAX_BODY_CHARS, NotFound
 from oncall_tui.clients.http import THREAD_PARSE_BYTES, ApiClient, ApiResponse
 from oncall_tui.core.traceql import duration_literal
 from oncall_tui.models.common import BuildInfo
-from oncall_tui.models.tempo import (
-    MetricSeries,
-    SearchResult,
-    TagValue,
-    TempoFormatError,
-    Trace,
-    normalize_trace_id,
-    parse_metrics,
-    parse_search,
-    parse_tag_names,
-    parse_tag_values,
-    parse_trace,
-)
+from oncall_tui.models.tempo.decode import parse_trace
+from oncall_tui.models.tempo.ids import normalize_trace_id
+from oncall_tui.models.tempo.metrics import MetricSeries, parse_metrics
+from oncall_tui.models.tempo.search import SearchResult, parse_search
+from oncall_tui.models.tempo.tags import TagValue, parse_tag_names, parse_tag_values
+from oncall_tui.models.tempo.trace import Trace
+from oncall_tui.models.tempo.values import TempoFormatError
 
 T = TypeVar("T")
 Time = float | datetime

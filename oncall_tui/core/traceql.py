@@ -16,7 +16,8 @@ import math
 import re
 from collections.abc import Iterable
 
-from oncall_tui.models.tempo import TraceSummary, normalize_trace_id
+from oncall_tui.models.tempo.ids import normalize_trace_id
+from oncall_tui.models.tempo.search import TraceSummary
 
 __all__ = [
     "DEFAULT_SLOW_SECONDS",

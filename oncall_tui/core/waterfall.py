@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
-from oncall_tui.models.tempo import Span, Trace
+from oncall_tui.models.tempo.trace import Span, Trace
 
 __all__ = [
     "DEFAULT_PALETTE_SIZE",

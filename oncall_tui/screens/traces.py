@@ -42,7 +42,8 @@ from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.signals import PRESETS, quote
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import format_duration_ns
-from oncall_tui.models.tempo import InvalidTraceId, TraceSummary, normalize_trace_id
+from oncall_tui.models.tempo.ids import InvalidTraceId, normalize_trace_id
+from oncall_tui.models.tempo.search import TraceSummary
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, tempo_badge
 from oncall_tui.widgets.display import clipped, display
 from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state

@@ -30,7 +30,7 @@ from oncall_tui.clients.errors import BackendError, NotFound, clean_message
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import Waterfall, format_duration_ns
-from oncall_tui.models.tempo import (
+from oncall_tui.models.tempo.ids import (
     InvalidTraceId,
     normalize_span_id,
     normalize_trace_id,
@@ -49,7 +49,7 @@ from oncall_tui.widgets.waterfall import (
 
 if TYPE_CHECKING:
     from oncall_tui.incident import Incident
-    from oncall_tui.models.tempo import Span
+    from oncall_tui.models.tempo.trace import Span
 
 #: Logs windows are padded by this much on both sides (too tight a window is Grafana users'
 #: most common complaint: clocks differ, log lines are written after the span ends).

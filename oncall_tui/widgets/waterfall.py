@@ -41,7 +41,7 @@ from textual.widgets.option_list import Option
 
 from oncall_tui.core.sanitize import sanitize_for_display
 from oncall_tui.core.waterfall import Row, Waterfall, format_duration_ns, span_details
-from oncall_tui.models.tempo import Span
+from oncall_tui.models.tempo.trace import Span
 
 __all__ = [
     "PALETTE",
