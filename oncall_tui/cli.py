@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from oncall_tui import __version__
-from oncall_tui.core.redact import install_log_redaction
+from oncall_tui.text.redact import install_log_redaction
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 

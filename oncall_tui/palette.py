@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
-from oncall_tui.core.sanitize import sanitize_for_display
-
-if TYPE_CHECKING:
-    from oncall_tui.app import OncallApp
-
+from oncall_tui.text.sanitize import sanitize_for_display
 
 class OncallCommands(Provider):
     """Services, alerts, contexts and themes; titles are untrusted and go in as Text/Content only."""
 
     def _choices(self) -> list[tuple[str, Callable[[], object], str]]:
-        app: OncallApp = self.app  # type: ignore[assignment]
+        app: Any = self.app  # the OncallApp (not imported: it imports this module)
         out: list[tuple[str, Callable[[], object], str]] = []
         data = app.incident.last_data
         if data is not None:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from oncall_tui.app import OncallApp
 from oncall_tui.clients.session import TriageData
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 
 LOAD_TIMEOUT = 60.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from oncall_tui.core.redact import forget_secrets
+from oncall_tui.text.redact import forget_secrets
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ONCALL_TUI_SHARED", REPO.parent / "shared")).resolve()

@@ -58,7 +58,7 @@ from oncall_tui.actions.timeline import (
 )
 from oncall_tui.clients import AlertmanagerClient
 from oncall_tui.clients.http import NO_RETRY
-from oncall_tui.core.redact import register_secret
+from oncall_tui.text.redact import register_secret
 from oncall_tui.core.triage import TriageAlert
 from oncall_tui.models.alertmanager import InvalidSilence, Silence
 

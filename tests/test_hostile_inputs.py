@@ -16,8 +16,8 @@ from oncall_tui.actions.timeline import alert_changes
 from oncall_tui.clients.loki import LokiClient
 from oncall_tui.clients.prometheus import PrometheusClient
 from oncall_tui.core import format as fmt
-from oncall_tui.core.redact import redact, register_secret
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE
+from oncall_tui.text.redact import redact, register_secret
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE
 from oncall_tui.core.signals import discover_services
 from oncall_tui.core.triage import SourceState, TriageAlert, format_age
 from oncall_tui.widgets.display import DisplayText, SafeTable, TerminalGuard, display

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from oncall_tui.core.redact import install_log_redaction, redact, redact_url, register_secret
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import install_log_redaction, redact, redact_url, register_secret
+from oncall_tui.text.sanitize import sanitize_for_display
 
 HOSTILE = [
     "\x1b]52;c;ZWNobyBwd25lZA==\x07",

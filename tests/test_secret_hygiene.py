@@ -16,7 +16,7 @@ import pytest
 
 from oncall_tui.clients import BackendError, PrometheusClient, RetryPolicy
 from oncall_tui.clients.factory import build_http_client
-from oncall_tui.core.redact import install_log_redaction
+from oncall_tui.text.redact import install_log_redaction
 from oncall_tui.settings import load_settings
 
 CANARY = "CANARY-7f3a9"

@@ -18,7 +18,7 @@ import keyring.core
 import keyring.errors
 import pytest
 
-from oncall_tui.core import redact as redact_mod
+from oncall_tui.text import redact as redact_mod
 from oncall_tui.settings import (
     ENDPOINT_KINDS,
     ConfigError,

@@ -15,6 +15,7 @@ from textual.theme import BUILTIN_THEMES
 from textual.widgets import Static
 
 from oncall_tui import themes as themes_module
+from oncall_tui.themes import registry as themes_registry
 from oncall_tui.themes import (
     DEFAULT_THEME,
     MONO_THEME,
@@ -323,7 +324,7 @@ def test_missing_builtin_folder_still_gives_mono_and_defaults(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # As from a wheel without the YAML: themes/ is not next to the package.
-    monkeypatch.setattr(themes_module, "themes_dir", lambda environ=None: tmp_path / "none")
+    monkeypatch.setattr(themes_registry, "themes_dir", lambda environ=None: tmp_path / "none")
     loaded = load_themes(include_user=False)
     assert set(loaded) == {MONO_THEME}
     defaults = default_theme_variables()
@@ -482,7 +483,7 @@ def test_the_yaml_holds_the_literals() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_start_up_reading_of_shipped_themes_equals_the_validated_one(path: Path) -> None:
     """Packaged themes are read without pydantic at start-up; the result must be the same."""
-    fast = themes_module._packaged_theme(path)
+    fast = themes_registry._packaged_theme(path)
     assert vars(fast) == vars(themes_module.load_theme_file(path).to_theme())
 
 
@@ -490,7 +491,7 @@ def test_an_odd_packaged_theme_falls_back_to_the_validating_loader(tmp_path: Pat
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\ndark: true\nprimary: '#123456'\nprimray: '#000000'\n")
     with pytest.raises(ThemeError, match=r"bad.yaml:4.*primray.*unknown key"):
-        themes_module._load_dir(tmp_path, packaged=True)
+        themes_registry._load_dir(tmp_path, packaged=True)
 
 
 def test_an_overridden_themes_dir_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,8 +33,8 @@ from oncall_tui.actions.core import (
     safe_error,
 )
 from oncall_tui.clients.errors import BackendError, SourceUnavailable
-from oncall_tui.core.redact import redact_url
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import redact_url
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.models.grafana import Annotation, AnnotationSpec, ChartMarker
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ One JSON object per line in ``$XDG_STATE_HOME/oncall-tui/audit.jsonl`` (file 060
 0700). Each action writes an ``intent`` record, fsynced *before* its side effect, then a
 ``result`` record. An intent with no result whose process is gone (or that a signal handler
 marked ``interrupted``) is an *interrupted action*, listed at the next start. Every string is
-run through :func:`~oncall_tui.core.redact.redact` before it reaches the disk.
+run through :func:`~oncall_tui.text.redact.redact` before it reaches the disk.
 
 Record types: ``intent``, ``result``, ``interrupted`` (SIGHUP/SIGTERM/cancel while in flight)
 and ``dismissed`` (the user reviewed an interrupted or failed action).
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from oncall_tui.core.redact import redact
+from oncall_tui.text.redact import redact
 
 log = logging.getLogger(__name__)
 

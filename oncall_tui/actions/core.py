@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from oncall_tui.actions.audit import AuditLog, AuditUnavailable, Record
 from oncall_tui.clients.errors import BackendError
-from oncall_tui.core.redact import redact, redact_url
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import redact, redact_url
+from oncall_tui.text.sanitize import sanitize_for_display
 
 if TYPE_CHECKING:
     from oncall_tui.actions.timeline import Timeline

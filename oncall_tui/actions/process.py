@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from oncall_tui.actions.audit import ensure_private_dir
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.actions import CHILD_ENV_ALLOWED
 
 __all__ = ["MAX_OUTPUT_BYTES", "ProcessResult", "child_env", "new_output_path", "run_process"]

@@ -36,7 +36,7 @@ from oncall_tui.actions.template import (
 from oncall_tui.clients.errors import MAX_BODY_CHARS, BackendError
 from oncall_tui.clients.http import ApiClient, ApiResponse
 from oncall_tui.clients.prometheus import PrometheusClient
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.models.prometheus import MatrixResult, VectorResult
 from oncall_tui.settings.actions import RollbackConfig, duration_seconds
 from oncall_tui.settings.endpoint import Endpoint

@@ -32,7 +32,7 @@ from oncall_tui.core.runbook import (
     fill_query,
     shell_positional,
 )
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 
 if TYPE_CHECKING:
     from oncall_tui.actions.timeline import Timeline

@@ -18,7 +18,7 @@ from typing import Any
 from oncall_tui.actions.core import ActionError, ActionRunner, Preview
 from oncall_tui.clients.alertmanager import AlertmanagerClient
 from oncall_tui.clients.errors import BackendError
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.models.alertmanager import InvalidSilence, Matcher, Silence, SilenceSpec
 
 log = logging.getLogger(__name__)

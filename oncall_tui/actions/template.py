@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from oncall_tui.actions.core import ActionError
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.actions import DEFAULT_VALUE_PATTERN, PLACEHOLDER
 
 __all__ = [

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oncall_tui.actions.audit import append_line, read_jsonl, scrub, state_dir
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, cap, cap_leaves, sanitize_for_display
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, cap, cap_leaves, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert
 
 EventKind = Literal["alert", "action", "result", "note", "runbook", "backend"]

@@ -8,8 +8,8 @@ non-JSON bodies cut to their first 200 characters (SECURITY.md R4.3).
 
 from __future__ import annotations
 
-from oncall_tui.core.redact import redact, redact_url
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import redact, redact_url
+from oncall_tui.text.sanitize import sanitize_for_display
 
 MAX_BODY_CHARS = 200
 

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from oncall_tui import __version__
 from oncall_tui.clients.errors import AuthFailed, SourceUnavailable
-from oncall_tui.core.redact import register_secret
+from oncall_tui.text.redact import register_secret
 from oncall_tui.settings import Endpoint, SecretUnavailable, read_secret_file
 
 USER_AGENT = f"oncall-tui/{__version__}"

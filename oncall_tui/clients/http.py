@@ -41,7 +41,7 @@ from oncall_tui.clients.errors import (
     Timeout,
     clean_message,
 )
-from oncall_tui.core.redact import redact_url
+from oncall_tui.text.redact import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any, Self, TypeAlias, TypeVar
 
 from oncall_tui.core import format as fmt
 from oncall_tui.core.gpu import ALARMING_CLOCK_REASONS, decode_clock_reasons, decode_xid
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from oncall_tui.clients.errors import BackendError, MalformedResponse, clean_mes
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.http import NO_RETRY, ApiClient
 from oncall_tui.clients.prometheus import PrometheusClient
-from oncall_tui.core.redact import redact_url
+from oncall_tui.text.redact import redact_url
 from oncall_tui.settings import Endpoint
 
 #: Where each backend reports its version.

@@ -32,9 +32,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from oncall_tui.core.redact import redact, redact_url
+from oncall_tui.text.redact import redact, redact_url
 from oncall_tui.core.runbook import classify_link, is_ip_literal
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.actions import RunbookSettings
 
 __all__ = [

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE
 from oncall_tui.settings import Service
 
 SIGNALS: tuple[str, ...] = ("traffic", "errors", "latency_p50", "latency_p95", "latency_p99", "saturation")

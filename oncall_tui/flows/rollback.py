@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import App
 
 from oncall_tui.actions.rollback import RollbackPlan, Versions
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.flows.base import ActionFlow
 from oncall_tui.incident import Incident, Notice, Refused

@@ -38,7 +38,7 @@ from oncall_tui.actions.silences import (
     parse_duration,
     parse_matchers,
 )
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.models.alertmanager import InvalidSilence, SilenceSpec
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.keys import ALERT_ACTIONS, action_bindings

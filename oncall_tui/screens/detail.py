@@ -23,15 +23,15 @@ from oncall_tui.actions.annotations import chart_markers, newest
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.session import DETAIL_POINTS, RANGE_POINTS
 from oncall_tui.core import format as fmt
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.signals import service_query
-from oncall_tui.models.grafana import Annotation, ChartMarker
-from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
 from oncall_tui.core.target import DrillTarget, target_for_service
+from oncall_tui.models.grafana import Annotation, ChartMarker
 from oncall_tui.screens.shell import RefreshNow, ShellAccess, header_state
+from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
 from oncall_tui.widgets.footer import KeyHints
-from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 from oncall_tui.widgets.header import StatusHeader
+from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 
 if TYPE_CHECKING:
     from oncall_tui.clients.session import TriageData
@@ -91,7 +91,6 @@ class ServiceDetailScreen(ShellAccess, Screen):
         self.annotations_error: str | None = None
         #: Grafana's annotations from the last good fetch (kept while Grafana is down).
         self.grafana_annotations: list[Annotation] = []
-
 
     @property
     def drill_target(self) -> DrillTarget:

@@ -53,12 +53,12 @@ from oncall_tui.core.gpu import (
     gpu_history_queries,
     missing_counters_note,
 )
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age
+from oncall_tui.screens.shell import ShellAccess, header_state
 from oncall_tui.widgets.chart import render_chart
 from oncall_tui.widgets.display import clipped
-from oncall_tui.screens.shell import ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.gpu import XID_STYLE, CellTable, FleetTable, fleet_row_key
 from oncall_tui.widgets.header import (
@@ -66,6 +66,7 @@ from oncall_tui.widgets.header import (
     StatusHeader,
     update_if_changed,
 )
+from oncall_tui.widgets.keys import CURSOR_BINDINGS
 
 #: Points per history chart (like the service detail view).
 HISTORY_POINTS = 120
@@ -150,10 +151,7 @@ class GpuScreen(ShellAccess, Screen):
         Binding("tab", "next_pane", "Next table", id="next-pane"),
         Binding("u", "service_gpus", "GPUs of service", show=False, id="gpu"),
         Binding("4", "next_pane(0)", "Fleet", show=False, id="screen-gpu"),
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-        Binding("g", "cursor_top", "Top", show=False, id="top"),
-        Binding("G", "cursor_bottom", "Bottom", show=False, id="bottom"),
+        *CURSOR_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -209,7 +207,6 @@ class GpuScreen(ShellAccess, Screen):
         #: (GPU, window) of the last complete fetch: the same pair gives the same answer.
         self._history_for: tuple[str, tuple[float, float, float]] | None = None
         self._timer: Timer | None = None
-
 
     # ---------------------------------------------------------------- layout --
     def compose(self) -> ComposeResult:

@@ -44,7 +44,7 @@ from oncall_tui.core.logs import (
     normalize_trace_id,
 )
 from oncall_tui.core.logs import entry_trace_id as _entry_trace_id
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age
 from oncall_tui.models.loki import LogEntry, to_ns

@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.screens.actions import SMALL_HEIGHT, ConfirmScreen
 
 if TYPE_CHECKING:

@@ -48,7 +48,7 @@ from oncall_tui.actions.runbook import (
 )
 from oncall_tui.clients.runbook import Runbook, RunbookFetcher, RunbookLookup
 from oncall_tui.core.runbook import Block, ParsedRunbook, Segment, Step, parse_runbook
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.screens.actions import ConfirmScreen, notify_error, typed_target
 from oncall_tui.screens.shell import ShellAccess

@@ -15,7 +15,7 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.message import Message
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age
 from oncall_tui.widgets.header import HeaderState, SourceBadge

@@ -22,7 +22,7 @@ from oncall_tui.actions.silences import (
     silence_preview,
     silence_target,
 )
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.models.alertmanager import Silence
 from oncall_tui.screens.actions import (
     ConfirmScreen,
@@ -31,9 +31,10 @@ from oncall_tui.screens.actions import (
     refuse_if_read_only,
     typed_target,
 )
-from oncall_tui.widgets.display import DisplayText, SafeTable, clipped, display
 from oncall_tui.screens.shell import RefreshNow, ShellAccess
+from oncall_tui.widgets.display import DisplayText, SafeTable, clipped, display
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.keys import CURSOR_BINDINGS, CursorKeys
 
 EXTEND_BY = timedelta(hours=1)
 
@@ -42,15 +43,14 @@ def _cell(value: str, max_chars: int = 200) -> DisplayText:
     return clipped(value, limit=max_chars)
 
 
-class SilencesScreen(ShellAccess, Screen):
+class SilencesScreen(CursorKeys, ShellAccess, Screen):
     """The context's active and pending silences, soonest end first."""
 
     BINDINGS = [
         Binding("X", "expire", "Expire", id="silence-expire"),
         Binding("E", "extend", "Extend 1h", id="silence-extend"),
         Binding("ctrl+r", "reload", "Refresh", id="silences-refresh"),
-        Binding("j", "cursor_down", "Down", show=False, id="silences-down"),
-        Binding("k", "cursor_up", "Up", show=False, id="silences-up"),
+        *CURSOR_BINDINGS,
         Binding("escape", "back", "Back", id="silences-back"),
         Binding("q", "back", "Back", show=False, id="silences-back-q"),  # q is "back" everywhere but triage
     ]
@@ -65,12 +65,14 @@ class SilencesScreen(ShellAccess, Screen):
         super().__init__()
         self.silences: list[Silence] = []
 
-
     def compose(self) -> ComposeResult:
         yield Static("", id="silences-title", markup=False)
         yield Static("", id="silences-warning", classes="hidden", markup=False)
         yield SafeTable(id="silences", cursor_type="row")
         yield KeyHints()
+
+    def cursor_table(self) -> DataTable:
+        return self.query_one(DataTable)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -163,12 +165,6 @@ class SilencesScreen(ShellAccess, Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-    def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
 
     def action_expire(self) -> None:
         incident = self.incident

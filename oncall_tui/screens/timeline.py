@@ -15,17 +15,23 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from oncall_tui.actions.timeline import TimelineEvent, export_markdown
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, cap_leaves, sanitize_for_display
+from oncall_tui.text.sanitize import (
+    MAX_LABEL_VALUE,
+    MAX_LOG_LINE,
+    cap_leaves,
+    sanitize_for_display,
+)
 from oncall_tui.screens.actions import notify_error
-from oncall_tui.widgets.display import SafeTable, clipped, display
 from oncall_tui.screens.shell import AddNote, ShellAccess
+from oncall_tui.widgets.display import SafeTable, clipped, display
 from oncall_tui.widgets.footer import KeyHints
+from oncall_tui.widgets.keys import CURSOR_BINDINGS, CursorKeys
 
 #: Event kind -> theme variable of its colour (no colour literals outside themes/).
 KIND_COLOR = {"alert": "error", "action": "warning", "result": "success", "note": "accent", "runbook": "secondary", "backend": "warning"}
 
 
-class TimelineScreen(ShellAccess, Screen):
+class TimelineScreen(CursorKeys, ShellAccess, Screen):
     """Every event of this context's timeline (UTC), oldest first."""
 
     BINDINGS = [
@@ -34,9 +40,7 @@ class TimelineScreen(ShellAccess, Screen):
         Binding("r", "app.retry", "Retry failed", id="timeline-retry"),
         Binding("enter", "show_event", "Details", id="timeline-details"),
         Binding("ctrl+r", "reload", "Reload", id="timeline-reload"),
-        Binding("j", "cursor_down", "Down", show=False, id="timeline-down"),
-        Binding("k", "cursor_up", "Up", show=False, id="timeline-up"),
-        Binding("G", "cursor_bottom", "Latest", show=False, id="timeline-bottom"),
+        *CURSOR_BINDINGS,
         Binding("escape", "app.switch_mode('triage')", "Triage", id="timeline-back"),
         Binding("q", "app.switch_mode('triage')", "Triage", show=False, id="timeline-back-q"),
     ]
@@ -45,11 +49,13 @@ class TimelineScreen(ShellAccess, Screen):
     TimelineScreen DataTable { height: 1fr; }
     """
 
-
     def compose(self) -> ComposeResult:
         yield Static("", id="timeline-title", markup=False)
         yield SafeTable(id="timeline", cursor_type="row")
         yield KeyHints()
+
+    def cursor_table(self) -> DataTable:
+        return self.query_one(DataTable)
 
     def on_mount(self) -> None:
         self._unwatch: Callable[[], None] | None = None
@@ -126,16 +132,6 @@ class TimelineScreen(ShellAccess, Screen):
 
     def action_reload(self) -> None:
         self.reload()
-
-    def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
-
-    def action_cursor_bottom(self) -> None:
-        table = self.query_one(DataTable)
-        table.move_cursor(row=max(table.row_count - 1, 0))
 
     def action_note(self) -> None:
         self.post_message(AddNote())

@@ -38,17 +38,18 @@ from textual.worker import Worker, WorkerState
 from oncall_tui.clients.errors import BackendError, clean_message
 from oncall_tui.core import traceql
 from oncall_tui.core.logs import add_line_filter, build_logql
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.signals import PRESETS, quote
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import format_duration_ns
 from oncall_tui.models.tempo.ids import InvalidTraceId, normalize_trace_id
 from oncall_tui.models.tempo.search import TraceSummary
+from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
 from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, tempo_badge
 from oncall_tui.widgets.display import clipped, display
-from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
+from oncall_tui.widgets.keys import CURSOR_BINDINGS, CursorKeys
 from oncall_tui.widgets.tables import DiffTable
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _span_label(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-class TraceListScreen(ShellAccess, Screen):
+class TraceListScreen(CursorKeys, ShellAccess, Screen):
     """Header, window and Tempo badge, the queries used, the merged trace table, a footer."""
 
     BINDINGS = [
@@ -165,8 +166,7 @@ class TraceListScreen(ShellAccess, Screen):
         Binding("enter", "open_trace", "Waterfall", id="traces-open"),
         Binding("l", "trace_logs", "Logs of trace", id="traces-logs"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="traces-refresh"),
-        Binding("j", "cursor_down", "Down", show=False, id="traces-down"),
-        Binding("k", "cursor_up", "Up", show=False, id="traces-up"),
+        *CURSOR_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -192,7 +192,6 @@ class TraceListScreen(ShellAccess, Screen):
         self.notes: list[str] = []
         self.loaded = False
 
-
     def compose(self) -> ComposeResult:
         yield StatusHeader()
         yield Static("", id="title", markup=False)
@@ -201,6 +200,9 @@ class TraceListScreen(ShellAccess, Screen):
         yield Static("", id="status", markup=False)
         yield DiffTable(id="traces", cursor_type="row")
         yield KeyHints()
+
+    def cursor_table(self) -> DataTable:
+        return self.query_one(DiffTable)
 
     def on_mount(self) -> None:
         self.query_one(StatusHeader).show(header_state(self.shell))
@@ -401,11 +403,7 @@ class TraceListScreen(ShellAccess, Screen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    def action_cursor_down(self) -> None:
-        self.query_one(DiffTable).action_cursor_down()
 
-    def action_cursor_up(self) -> None:
-        self.query_one(DiffTable).action_cursor_up()
 
 
 __all__ = ["TraceListScreen", "TraceRow", "bucket_selector", "merge_rows"]

@@ -16,13 +16,13 @@ from textual.widgets import DataTable, Input, Static
 
 from oncall_tui.clients.errors import clean_message
 from oncall_tui.core.filtering import matches_filter
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
 from oncall_tui.core.triage import TriageAlert, format_age
 from oncall_tui.screens.shell import DataLoaded, OpenService, ShellAccess, header_state
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
-from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
+from oncall_tui.widgets.keys import CURSOR_BINDINGS, TIME_RANGE_BINDINGS, CursorKeys
 from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from oncall_tui.clients.session import BackendSession, TriageData
 
 
-class TriageScreen(ShellAccess, Screen):
+class TriageScreen(CursorKeys, ShellAccess, Screen):
     """Header, signals table (worst first), alerts table, filter line, footer."""
 
     BINDINGS = [
@@ -45,10 +45,7 @@ class TriageScreen(ShellAccess, Screen):
         # no alert could be selected by keyboard. The two tables swap focus explicitly.
         Binding("tab", "next_pane", "Next table", show=False, id="next-pane"),
         Binding("shift+tab", "next_pane", "Previous table", show=False, id="previous-pane"),
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-        Binding("g", "cursor_top", "Top", show=False, id="top"),
-        Binding("G", "cursor_bottom", "Bottom", show=False, id="bottom"),
+        *CURSOR_BINDINGS,
         Binding("escape", "clear", "Clear", show=False, id="clear"),
         Binding("S", "app.silence_alert", "Silence", show=False, id="silence"),
         Binding("A", "app.ack_alert", "Ack", show=False, id="ack"),
@@ -87,6 +84,9 @@ class TriageScreen(ShellAccess, Screen):
         yield AlertsTable(id="alerts", cursor_type="row")
         yield Input(placeholder="filter: text, !text (inverse), label=value — enter keeps, esc clears", id="filter")
         yield KeyHints()
+
+    def cursor_table(self) -> DataTable:
+        return self._table()
 
     def on_mount(self) -> None:
         self.query_one(SignalsTable).focus()
@@ -227,19 +227,6 @@ class TriageScreen(ShellAccess, Screen):
         """``tab``/``shift+tab``: signals ⇄ alerts (the filter line, when open, is left first)."""
         target = SignalsTable if isinstance(self.focused, AlertsTable) else AlertsTable
         self.query_one(target).focus()
-
-    def action_cursor_down(self) -> None:
-        self._table().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self._table().action_cursor_up()
-
-    def action_cursor_top(self) -> None:
-        self._table().move_cursor(row=0)
-
-    def action_cursor_bottom(self) -> None:
-        table = self._table()
-        table.move_cursor(row=max(table.row_count - 1, 0))
 
     def selected_alert(self) -> TriageAlert | None:
         table = self._table()

@@ -27,7 +27,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, NotFound, clean_message
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.waterfall import Waterfall, format_duration_ns
 from oncall_tui.models.tempo.ids import (
@@ -109,7 +109,6 @@ class WaterfallScreen(ShellAccess, Screen):
         self.query_text = ""
         self.match_nodes: list[int] = []
         self._last_error = ""
-
 
     # ------------------------------------------------------------ drill target --
     @property

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from oncall_tui.core.redact import redact_url, register_secret
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import redact_url, register_secret
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.errors import SecretUnavailable
 from oncall_tui.settings.base import StrictModel, invalid
 from oncall_tui.settings.secrets import SecretRef, read_secret_file

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings import schema
 from oncall_tui.settings.endpoint import (
     ENDPOINT_KINDS,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.env import CONFIG_VAR, apply_env_overrides
 from oncall_tui.settings.errors import ConfigError
 from oncall_tui.settings.findings import collect_warnings

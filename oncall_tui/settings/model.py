@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.actions import AnnotationSettings, RollbackConfig, RunbookSettings, SilenceSettings
 from oncall_tui.settings.base import StrictModel, invalid
 from oncall_tui.settings.endpoint import ENDPOINT_KINDS, Endpoint

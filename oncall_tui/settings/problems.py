@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings import schema
 from oncall_tui.settings.errors import ConfigProblem
 from oncall_tui.settings.model import Settings

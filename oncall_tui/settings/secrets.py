@@ -3,7 +3,7 @@
 A :class:`SecretRef` says *where* a secret lives; it is resolved lazily, when a client needs
 it, so a config that names absent secrets still loads. Resolution never falls back silently
 and never puts the value into a message: failures raise :class:`SecretUnavailable` with a
-remediation. Every resolved value is registered with :func:`oncall_tui.core.redact.register_secret`
+remediation. Every resolved value is registered with :func:`oncall_tui.text.redact.register_secret`
 so it is masked in logs and on screen.
 """
 
@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr, SecretStr, field_validator, model_validator
 
-from oncall_tui.core.redact import register_secret
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import register_secret
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.base import StrictModel, invalid
 from oncall_tui.settings.errors import SecretUnavailable
 from oncall_tui.settings.keystore import KeyringUnusable, keyring_get

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from oncall_tui.core.redact import redact
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.redact import redact
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.errors import ConfigError, ConfigProblem
 
 MAX_CONFIG_BYTES = 1024 * 1024

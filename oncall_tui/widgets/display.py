@@ -1,6 +1,6 @@
 """The one way text reaches a table cell, a header or a badge: :class:`DisplayText`.
 
-Everything a table shows is made by :func:`display` (or :func:`clipped`): the value is sanitised (:func:`~oncall_tui.core.sanitize.sanitize_for_display`:
+Everything a table shows is made by :func:`display` (or :func:`clipped`): the value is sanitised (:func:`~oncall_tui.text.sanitize.sanitize_for_display`:
 control characters and escapes become visible ``\\x1b`` text, bidi/invisible characters
 ``<U+202E>`` markers, over-long values end in ``…[+N bytes]``) and never parsed as markup.
 
@@ -24,7 +24,7 @@ from textual.color import Color
 from textual.filter import LineFilter
 from textual.widgets import DataTable
 
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, sanitize_for_display
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 
 #: Characters a terminal interprets (C0 except tab, DEL, C1), and the bidi/invisible ones.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\u2028\u2029]")

@@ -44,7 +44,7 @@ from oncall_tui.core.logs import (
     parse_fields,
     stream_source,
 )
-from oncall_tui.core.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, sanitize_for_display
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, sanitize_for_display
 from oncall_tui.models.loki import LogEntry, StreamKey
 
 __all__ = [

@@ -39,7 +39,7 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from oncall_tui.core.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.waterfall import Row, Waterfall, format_duration_ns, span_details
 from oncall_tui.models.tempo.trace import Span
 

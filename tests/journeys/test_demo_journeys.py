@@ -185,8 +185,8 @@ def test_logs_and_waterfall_keys(tmp_path: Path) -> None:
         t.wait_for(re.compile(r"^ \d+ spans ", re.M))
         t.press("enter")  # span detail
         t.wait_for("resource")
-        t.press("esc", "L")  # the trace's logs
-        t.wait_for(f'|= "{trace_id}"', timeout=20)
+        t.press("esc", "L")  # the trace's logs: by trace_id metadata where the stream has it
+        t.wait_for(re.compile(rf'(\| trace_id="{trace_id}"|\|= "{trace_id}")'), timeout=20)
         t.press("esc")
         t.wait_for(re.compile(r"^ \d+ spans ", re.M))
         t.press("esc", "esc")

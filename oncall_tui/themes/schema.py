@@ -1,6 +1,6 @@
 """The theme file schema: the pydantic model a user's theme YAML is validated against.
 
-Split from :mod:`oncall_tui.themes` so that start-up does not build it: the packaged themes
+Apart from :mod:`oncall_tui.themes.registry` so that start-up does not build it: the packaged themes
 are read without validation (the test suite validates them), and this module is imported
 only when a user's theme folder, ``$ONCALL_TUI_THEMES_DIR`` or an odd packaged file needs
 checking, so that errors still name the file, line and key.
@@ -27,7 +27,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES, Theme
 
 from oncall_tui.settings.source import locate
-from oncall_tui.themes import THEME_VARIABLES, ThemeError
+from oncall_tui.themes.variables import THEME_VARIABLES, ThemeError
 
 __all__ = ["Colour", "ThemeFile", "ThemeVariables", "load_theme_file"]
 

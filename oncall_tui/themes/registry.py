@@ -1,22 +1,5 @@
-"""Themes: YAML files turned into ``textual.theme.Theme`` (validated by :mod:`oncall_tui.theme_file`).
+"""Where themes come from (packaged, ``oncall-mono``, the user's folder) and putting them on the app."""
 
-Every colour literal of the app lives in the YAML files of the repository's ``themes/`` folder
-(never in Python or ``.tcss``). App-specific colours are theme *variables* (``$severity-critical``,
-``$state-firing`` …) that our CSS and widgets use; :func:`default_theme_variables` gives them
-defaults so that the CSS parses under any theme, Textual's built-in ones included.
-
-Where themes come from, later overriding earlier by name:
-
-1. the built-in folder, :func:`themes_dir`: ``$ONCALL_TUI_THEMES_DIR``, else ``themes/`` next
-   to the package (a source checkout or an editable install);
-2. ``oncall-mono``, built here from ``oncall-high-contrast`` (greys only), chosen when
-   ``NO_COLOR`` is set;
-3. the user's folder, :func:`user_themes_dir`: ``$XDG_CONFIG_HOME/oncall-tui/themes``
-   (``~/.config/oncall-tui/themes`` by default);
-4. any ``extra_dirs`` given to :func:`load_themes`.
-
-This module is UI-layer code: it imports Textual.
-"""
 
 from __future__ import annotations
 
@@ -32,90 +15,29 @@ import yaml
 from textual.color import Color
 from textual.theme import BUILTIN_THEMES, Theme
 
-from oncall_tui.settings.errors import ConfigError, ConfigProblem
+from oncall_tui.themes.colour import greyscale_theme, opaque
+from oncall_tui.themes.variables import (
+    _MONO_BASE,
+    APP_DIR,
+    DEFAULT_THEME,
+    MONO_THEME,
+    THEME_VARIABLES,
+    THEMES_DIR_ENV,
+    ThemeError,
+)
 
 if TYPE_CHECKING:
     from textual.app import App
 
-    from oncall_tui.theme_file import ThemeFile
+    from oncall_tui.themes.schema import ThemeFile
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "DEFAULT_THEME",
-    "MONO_THEME",
-    "THEME_VARIABLES",
-    "ThemeError",
-    "apply_theme",
-    "choose_theme",
-    "contrast_ratio",
-    "default_theme_variables",
-    "load_theme_file",
-    "load_themes",
-    "mono_theme",
-    "no_color",
-    "register_themes",
-    "themes_dir",
-    "user_themes_dir",
-]
-
-THEMES_DIR_ENV = "ONCALL_TUI_THEMES_DIR"
-"""Environment variable naming the folder of built-in themes (wins over the checkout's)."""
-APP_DIR = "oncall-tui"
-DEFAULT_THEME = "oncall-dark"
-MONO_THEME = "oncall-mono"
-_MONO_BASE = "oncall-high-contrast"
-
-THEME_VARIABLES: tuple[str, ...] = (
-    "severity-critical",
-    "severity-error",
-    "severity-warning",
-    "severity-info",
-    "severity-none",
-    "state-firing",
-    "state-pending",
-    "state-silenced",
-    "state-inhibited",
-    "level-ok",
-    "level-warn",
-    "level-crit",
-    "source-fresh",
-    "source-stale",
-    "source-down",
-    "sparkline-low",
-    "sparkline-high",
-    "readonly-badge",
-    "paused-banner",
-)
-"""The app's own theme variables; every theme defines them (or gets the defaults)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Errors
-
-
-class ThemeError(ConfigError):
-    """A theme file (or the themes folder) cannot be used.
-
-    ``str()`` names the file (with line and column where known), the key and what was
-    expected; ``file`` and ``key`` hold the first problem's file and dotted key.
-    """
-
-    def __init__(self, file: Path | str, problems: list[tuple[str, str, str]] | str) -> None:
-        self.file = Path(file)
-        if isinstance(problems, str):
-            problems = [(str(file), "", problems)]
-        self.key = problems[0][1] if problems else ""
-        super().__init__([ConfigProblem(origin, key, message) for origin, key, message in problems])
-
-
-# --------------------------------------------------------------------------------------------
-# Loading
 
 
 def load_theme_file(path: Path | str) -> ThemeFile:
     """Read and validate one theme file; raises :class:`ThemeError` naming the file and key."""
-    from oncall_tui.theme_file import load_theme_file as load
+    from oncall_tui.themes.schema import load_theme_file as load
 
     return load(path)
 
@@ -137,7 +59,7 @@ def themes_dir(environ: Mapping[str, str] | None = None) -> Path:
     override = environ.get(THEMES_DIR_ENV, "")
     if override:
         return Path(override).expanduser()
-    source = Path(__file__).resolve().parents[1] / "themes"
+    source = Path(__file__).resolve().parents[2] / "themes"
     if source.is_dir():
         return source
     return Path(sys.prefix) / "share" / "oncall-tui" / "themes"
@@ -190,98 +112,6 @@ def _load_dir(directory: Path, *, packaged: bool = False) -> dict[str, Theme]:
         files[theme.name] = path
         themes[theme.name] = theme
     return themes
-
-
-def _opaque(colour: Color | str, background: Color | str) -> Color:
-    """``colour`` composited on ``background`` (drops any alpha)."""
-    bg = Color.parse(background) if isinstance(background, str) else background
-    fg = Color.parse(colour) if isinstance(colour, str) else colour
-    return (bg.with_alpha(1.0) + fg).with_alpha(1.0)
-
-
-def _relative_luminance(colour: Color) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = colour.rgb
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast_ratio(colour: Color | str, background: Color | str) -> float:
-    """WCAG 2 contrast ratio (1 to 21) of two colours; alpha is composited on ``background``."""
-    bg = _opaque(background, background)
-    fg = _opaque(colour, bg)
-    high, low = sorted((_relative_luminance(fg), _relative_luminance(bg)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-_MONO_WEIGHT: dict[str, float] = {
-    "severity-critical": 1.0,
-    "severity-error": 0.9,
-    "severity-warning": 0.8,
-    "severity-info": 0.7,
-    "severity-none": 0.55,
-    "state-firing": 1.0,
-    "state-pending": 0.8,
-    "state-silenced": 0.55,
-    "state-inhibited": 0.5,
-    "level-ok": 0.7,
-    "level-warn": 0.85,
-    "level-crit": 1.0,
-    "source-fresh": 0.7,
-    "source-stale": 0.85,
-    "source-down": 1.0,
-    "sparkline-low": 0.55,
-    "sparkline-high": 1.0,
-    "readonly-badge": 0.85,
-    "paused-banner": 1.0,
-}
-"""oncall-mono: how far from the background toward the foreground each variable's grey is —
-the more urgent, the brighter; the app's text (``CRIT``, ``firing`` …) tells them apart."""
-
-
-def mono_theme(base: Theme | None = None) -> Theme:
-    """``oncall-mono``: black, white and greys only, for ``NO_COLOR``.
-
-    The base colours are ``base``'s (``oncall-high-contrast`` by default) turned grey with
-    Textual's ``Color.monochrome`` (the formula of its own NO_COLOR filter). Each app variable
-    is a grey between background and foreground, brighter for more urgent states, and keeps
-    at least 4.5:1 contrast against the background.
-    """
-    base = base or _builtin_theme(_MONO_BASE) or BUILTIN_THEMES["textual-dark"]
-    generated = base.to_color_system().generate()
-    background = Color.parse(generated["background"]).monochrome.with_alpha(1.0)
-    foreground = _opaque(Color.parse(generated["foreground"]).monochrome, background)
-
-    def grey(name: str) -> str:
-        return Color.parse(generated[name]).monochrome.hex
-
-    def shade(weight: float) -> str:
-        colour = background.blend(foreground, weight)
-        while contrast_ratio(colour, background) < 4.5 and weight < 1.0:
-            weight = min(1.0, weight + 0.05)
-            colour = background.blend(foreground, weight)
-        return colour.hex
-
-    return Theme(
-        name=MONO_THEME,
-        primary=grey("primary"),
-        secondary=grey("secondary"),
-        accent=grey("accent"),
-        foreground=foreground.hex,
-        background=background.hex,
-        surface=grey("surface"),
-        panel=grey("panel"),
-        boost=grey("boost"),
-        warning=grey("warning"),
-        error=grey("error"),
-        success=grey("success"),
-        dark=base.dark,
-        luminosity_spread=base.luminosity_spread,
-        text_alpha=base.text_alpha,
-        variables={name: shade(_MONO_WEIGHT[name]) for name in THEME_VARIABLES},
-    )
 
 
 def load_themes(
@@ -349,10 +179,10 @@ def _derived_variables(theme: Theme) -> dict[str, str]:
     foreground = Color.parse(generated["foreground"])
 
     def pick(name: str) -> str:
-        return _opaque(generated[name], background).hex
+        return opaque(generated[name], background).hex
 
     def fade(colour: Color, alpha: float) -> str:
-        return _opaque(colour.with_alpha(alpha), background).hex
+        return opaque(colour.with_alpha(alpha), background).hex
 
     step = "lighten" if theme.dark else "darken"
     muted = fade(foreground, 0.6)
@@ -456,3 +286,8 @@ def apply_theme(
     name = choose_theme(requested, app.available_themes, environ=environ)
     app.theme = name
     return name
+
+
+def mono_theme(base: Theme | None = None) -> Theme:
+    """``oncall-mono`` from ``base`` (``oncall-high-contrast`` by default): greys only, for ``NO_COLOR``."""
+    return greyscale_theme(base or _builtin_theme(_MONO_BASE) or BUILTIN_THEMES["textual-dark"])
