@@ -19,7 +19,9 @@ from oncall_tui.clients.drill import FleetData
 from oncall_tui.clients.errors import SourceUnavailable
 from oncall_tui.clients.nvml import NvmlSource
 from oncall_tui.clients.prometheus import PromResult
-from oncall_tui.core import gpu as gpu_core
+from oncall_tui.core.gpu.dcgm import missing_counters
+from oncall_tui.core.gpu.fleet import build_fleet, fleet_row
+from oncall_tui.core.gpu.history import gpu_history_queries
 from oncall_tui.demo import PROMETHEUS_URL, DemoIncident, DemoTransport, demo_settings
 from oncall_tui.models.prometheus import MatrixResult
 from oncall_tui.screens.gpu import GpuScreen
@@ -170,7 +172,7 @@ async def test_history_charts_draw_the_range_and_keep_the_last_good_lines() -> N
         screen = await open_gpu(app, pilot)
         gpu = screen.selected_gpu()
         assert gpu is not None
-        queries = gpu_core.gpu_history_queries(gpu)
+        queries = gpu_history_queries(gpu)
         assert sorted(a[0] for a in asked) == sorted(queries[k] for k in ("util", "memory", "temp", "power"))
         assert {a[1:] for a in asked} == {app.time_range.window(app.clock(), points=120)}
         memory = text_of(screen, "#chart-memory")
@@ -453,7 +455,7 @@ async def test_usable_at_80x24_worst_rows_visible() -> None:
 
 
 def test_fleet_columns_fit_the_width() -> None:
-    rows = [gpu_core.fleet_row(g) for g in _hostile_fleet().gpus]
+    rows = [fleet_row(g) for g in _hostile_fleet().gpus]
     for width in (80, 100, 120, 160, 220):
         planned = plan_fleet_columns(rows, width)
         assert sum(w + 2 for _, _, w in planned) <= width - 2
@@ -481,8 +483,8 @@ def _hostile_fleet() -> FleetData:
         "DCGM_FI_DEV_GPU_UTIL": [(l, 50.0) for l in labels],
         "DCGM_FI_DEV_XID_ERRORS": [(labels[0], 79.0), (labels[1], 0.0)],
     }
-    gpus = gpu_core.build_fleet(results)
-    return FleetData(gpus=gpus, missing=gpu_core.missing_counters(results), fetched_at=T0)
+    gpus = build_fleet(results)
+    return FleetData(gpus=gpus, missing=missing_counters(results), fetched_at=T0)
 
 
 async def test_hostile_labels_device_names_and_commands_render_inert(tmp_path: Path) -> None:

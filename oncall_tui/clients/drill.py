@@ -25,7 +25,8 @@ from oncall_tui.settings import Context
 if TYPE_CHECKING:  # the Loki/Tempo/GPU modules load on first use, not at start-up
     from oncall_tui.clients.loki import LogFollower, LokiClient
     from oncall_tui.clients.tempo import TempoClient
-    from oncall_tui.core import gpu as gpu_core
+    from oncall_tui.core.gpu.dcgm import CounterFamily
+    from oncall_tui.core.gpu.fleet import FleetGpu
     from oncall_tui.core.logs import LogConventions
     from oncall_tui.models.loki import LogEntry
     from oncall_tui.models.tempo.search import SearchResult
@@ -39,8 +40,8 @@ LOG_PAGE = 1000
 class FleetData:
     """The dcgm-exporter fleet grid, worst first, and the counters the exporter leaves out."""
 
-    gpus: list[gpu_core.FleetGpu] = field(default_factory=list)
-    missing: list[gpu_core.CounterFamily] = field(default_factory=list)
+    gpus: list[FleetGpu] = field(default_factory=list)
+    missing: list[CounterFamily] = field(default_factory=list)
     fetched_at: float = 0.0
 
 
@@ -238,17 +239,18 @@ class DrillDown:
         """Every GPU that dcgm-exporter reports through Prometheus, worst first."""
         if self.prometheus is None:
             raise SourceUnavailable("no Prometheus endpoint in this context", source="prometheus")
-        from oncall_tui.core import gpu as gpu_core
+        from oncall_tui.core.gpu.dcgm import fleet_queries, missing_counters
+        from oncall_tui.core.gpu.fleet import build_fleet
 
-        queries = gpu_core.fleet_queries()
+        queries = fleet_queries()
         answers = await asyncio.gather(*(self.prometheus.query(q) for q in queries.values()))
         results: dict[str, list[tuple[dict[str, str], float]]] = {}
         for metric, answer in zip(queries, answers, strict=True):
             data = answer.data
             if isinstance(data, VectorResult):
                 results[metric] = [(dict(s.metric), s.value.value) for s in data.result]
-        gpus = gpu_core.build_fleet(results, known_services=known_services)
-        return FleetData(gpus=gpus, missing=gpu_core.missing_counters(results), fetched_at=self.clock())
+        gpus = build_fleet(results, known_services=known_services)
+        return FleetData(gpus=gpus, missing=missing_counters(results), fetched_at=self.clock())
 
     def local_gpus(self) -> Any:
         """One NVML snapshot of this host's GPUs (blocking: call it in a thread worker)."""

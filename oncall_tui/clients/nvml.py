@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any, Self, TypeAlias, TypeVar
 
 from oncall_tui.core import format as fmt
-from oncall_tui.core.gpu import ALARMING_CLOCK_REASONS, decode_clock_reasons, decode_xid
+from oncall_tui.core.gpu.health import (
+    ALARMING_CLOCK_REASONS,
+    decode_clock_reasons,
+    decode_xid,
+)
 from oncall_tui.text.sanitize import sanitize_for_display
 
 T = TypeVar("T")

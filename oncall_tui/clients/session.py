@@ -320,7 +320,7 @@ class BackendSession:
         """LLM-serving saturation of one service beyond its triage column (vLLM KV cache,
         waiting/running requests, TTFT p95, tokens/s; Triton queue/compute time; TGI queue):
         {signal: (value now or None, the PromQL)}; empty for other presets."""
-        from oncall_tui.core.gpu import llm_saturation_queries
+        from oncall_tui.core.gpu.serving import llm_saturation_queries
 
         family = LLM_FAMILIES.get(service.preset or "")
         if self.prometheus is None or family is None:

@@ -265,7 +265,7 @@ class DemoIncident:
         return (threshold - healthy) / (worst - healthy)
 
     def llm_value(self, name: str, service: str, ts: float) -> float | None:
-        """The LLM-serving extras of :func:`oncall_tui.core.gpu.llm_saturation_queries`."""
+        """The LLM-serving extras of :func:`oncall_tui.core.gpu.serving.llm_saturation_queries`."""
         v = self.value
         traffic, p50 = v("traffic", service, ts), v("latency_p50", service, ts)
         if name == "kv_cache" or name == "tgi_queue":

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from oncall_tui.core.gpu import llm_saturation_queries
+from oncall_tui.core.gpu.serving import llm_saturation_queries
 from oncall_tui.core.signals import (
     tidy_grouping,
     PRESETS,

@@ -45,14 +45,10 @@ from oncall_tui.clients.nvml import (
     throttled,
 )
 from oncall_tui.core import format as fmt
-from oncall_tui.core.gpu import (
-    FleetGpu,
-    decode_xid,
-    filter_node,
-    fleet_nodes,
-    gpu_history_queries,
-    missing_counters_note,
-)
+from oncall_tui.core.gpu.dcgm import missing_counters_note
+from oncall_tui.core.gpu.fleet import FleetGpu, filter_node, fleet_nodes
+from oncall_tui.core.gpu.health import decode_xid
+from oncall_tui.core.gpu.history import gpu_history_queries
 from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age

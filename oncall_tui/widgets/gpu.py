@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from oncall_tui.core import format as fmt
-from oncall_tui.core.gpu import FleetGpu, fleet_row
+from oncall_tui.core.gpu.fleet import FleetGpu, fleet_row
 from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.widgets.display import DisplayText, clipped
 from oncall_tui.widgets.tables import DiffTable
