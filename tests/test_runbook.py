@@ -633,7 +633,7 @@ HOSTILE_RUNBOOK = (
 
 
 def test_hostile_runbook_text_renders_inert() -> None:
-    from oncall_tui.screens.runbook import Palette, render_block, render_step
+    from oncall_tui.widgets.runbook import Palette, render_block, render_step
 
     rb = parse_runbook(HOSTILE_RUNBOOK, HOSTS)
     palette = Palette()

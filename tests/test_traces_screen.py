@@ -24,7 +24,7 @@ from textual.widgets import OptionList
 from oncall_tui.app import OncallApp
 from oncall_tui.clients.drill import ExemplarRef
 from oncall_tui.core.target import DrillTarget
-from oncall_tui.core.waterfall import Waterfall
+from oncall_tui.core.waterfall.view import Waterfall
 from oncall_tui.demo import TEMPO_URL, DemoIncident, DemoTransport, demo_settings
 from oncall_tui.models.tempo.decode import parse_trace
 from oncall_tui.models.tempo.search import TraceSummary
@@ -33,7 +33,8 @@ from oncall_tui.screens.waterfall import LOG_PAD_SECONDS, WaterfallScreen
 from oncall_tui.settings import Service
 from oncall_tui.themes import default_theme_variables
 from oncall_tui.widgets.tables import DiffTable, SignalsTable
-from oncall_tui.widgets.waterfall import SpanDetail, WaterfallView
+from oncall_tui.widgets.trace_panes import SpanDetail
+from oncall_tui.widgets.waterfall import WaterfallView
 
 from .conftest import FIXTURES
 from .test_hostile_ui import CURSOR_MOVE, SGR, assert_inert, terminal_bytes

@@ -18,12 +18,10 @@ line is untrusted: sanitised and shown as ``Text``, never markup.
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -37,26 +35,29 @@ from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.nvml import (
     NA,
     NA_TEXT,
-    GpuProcess,
-    LocalGpu,
     LocalGpuSnapshot,
-    local_gpu_row,
     show,
-    throttled,
 )
-from oncall_tui.core import format as fmt
 from oncall_tui.core.gpu.dcgm import missing_counters_note
 from oncall_tui.core.gpu.fleet import FleetGpu, filter_node, fleet_nodes
-from oncall_tui.core.gpu.health import decode_xid
 from oncall_tui.core.gpu.history import gpu_history_queries
-from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import SourceState, format_age
+from oncall_tui.screens.gpu_panes import (
+    CHARTS,
+    LOCAL_COLUMNS,
+    clean,
+    fleet_gpu_facts,
+    local_gpu_cells,
+    processes_sorted,
+    xid_text,
+)
 from oncall_tui.screens.shell import ShellAccess, header_state
+from oncall_tui.text.sanitize import MAX_LABEL_VALUE, sanitize_for_display
 from oncall_tui.widgets.chart import render_chart
 from oncall_tui.widgets.display import clipped
 from oncall_tui.widgets.footer import KeyHints
-from oncall_tui.widgets.gpu import XID_STYLE, CellTable, FleetTable, fleet_row_key
+from oncall_tui.widgets.gpu import CellTable, FleetTable, fleet_row_key
 from oncall_tui.widgets.header import (
     SourceBadge,
     StatusHeader,
@@ -70,66 +71,6 @@ HISTORY_POINTS = 120
 HISTORY_DEBOUNCE = 0.15
 CHART_HEIGHT = 8
 GIB = 2**30
-
-
-def _unit(value: float | None, unit: str) -> str:
-    return fmt.MISSING if value is None else f"{value:.0f}{unit}"
-
-
-#: (history key from ``gpu_history_queries``, chart title, value scale, "now" of a fleet GPU).
-CHARTS: tuple[tuple[str, str, float, Callable[[FleetGpu], str]], ...] = (
-    ("util", "GPU utilisation (%)", 1.0, lambda g: fmt.percent(None if g.util is None else g.util / 100)),
-    ("memory", "Framebuffer used (%)", 100.0, lambda g: fmt.percent(g.mem_ratio)),
-    ("temp", "Temperature (°C)", 1.0, lambda g: _unit(g.temp_c, "°C")),
-    ("power", "Power (W)", 1.0, lambda g: _unit(g.power_w, "W")),
-)
-
-LOCAL_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("GPU", 3),
-    ("NAME", 16),
-    ("UTIL SM/MEM", 11),
-    ("MEMORY", 11),
-    ("TEMP", 5),
-    ("POWER", 9),
-    ("CLOCK SM/MEM", 13),
-    ("THROTTLE", 18),
-    ("ECC VOL c/u", 11),
-    ("ECC AGG c/u", 11),
-    ("RETIRED/REMAP", 18),
-    ("LAST XID", 26),
-)
-
-
-def _clean(value: object, limit: int = MAX_LABEL_VALUE) -> str:
-    return sanitize_for_display(str(value), max_chars=limit)
-
-
-def _pair(a: Any, b: Any, unit: str = "") -> str:
-    """``a/b`` plus a unit; "n/a" when neither could be read."""
-    if isinstance(a, NA) and isinstance(b, NA):
-        return NA_TEXT
-    return f"{show(a)}/{show(b)}{unit}"
-
-
-def _retired_or_remapped(gpu: LocalGpu) -> str:
-    """Row remapping (A100 and later) or retired pages (older GPUs), whichever the GPU has."""
-    rows = gpu.remapped_rows
-    if not isinstance(rows, NA):
-        text = f"rows {rows.corrected}c/{rows.uncorrected}u"
-        if rows.pending:
-            text += " pending"
-        if rows.failure:
-            text += " FAILED"
-        return text
-    pages = gpu.retired_pages
-    if isinstance(pages.multiple_single_bit, NA) and isinstance(pages.double_bit, NA):
-        return NA_TEXT
-    text = f"pages {show(pages.multiple_single_bit)}sbe/{show(pages.double_bit)}dbe"
-    return text + (" pending" if pages.pending is True else "")
-
-
-def _processes_sorted(processes: list[GpuProcess]) -> list[GpuProcess]:
-    return sorted(processes, key=lambda p: (-(p.used_memory if isinstance(p.used_memory, int) else -1), p.pid))
 
 
 class GpuScreen(ShellAccess, Screen):
@@ -382,9 +323,9 @@ class GpuScreen(ShellAccess, Screen):
     def _scope(self) -> tuple[str, str]:
         """(what is shown, what ``a`` does)."""
         if self.node:
-            only = f"node {_clean(self.node, 64)}"
+            only = f"node {clean(self.node, 64)}"
         elif self.service:
-            only = _clean(self.service, 64)
+            only = clean(self.service, 64)
         else:
             return "all GPUs", ""
         if self.show_all:
@@ -442,10 +383,10 @@ class GpuScreen(ShellAccess, Screen):
         elif not total:
             text = f"FLEET (dcgm-exporter) · no GPU reported (is dcgm-exporter scraped?) · {age} ago"
         elif self.node and not self.show_all:
-            known = ", ".join(_clean(n.node, 64) for n in fleet_nodes(self.fleet.gpus)[:6])
-            text = f"FLEET (dcgm-exporter) · no node matches {_clean(self.node, 64)!r}; nodes: {known}{hint}"
+            known = ", ".join(clean(n.node, 64) for n in fleet_nodes(self.fleet.gpus)[:6])
+            text = f"FLEET (dcgm-exporter) · no node matches {clean(self.node, 64)!r}; nodes: {known}{hint}"
         else:
-            text = f"FLEET (dcgm-exporter) · no GPU of {_clean(self.service, 64)} among {total}{hint}"
+            text = f"FLEET (dcgm-exporter) · no GPU of {clean(self.service, 64)} among {total}{hint}"
         update_if_changed(title, text)
         width = table.size.width or self.size.width or self.app.size.width
         table.show_gpus(gpus, width=width, color=self.shell.theme_color)
@@ -489,40 +430,12 @@ class GpuScreen(ShellAccess, Screen):
             f"{'s' * (len(snap.gpus) != 1)}",
         )
         color = self.shell.theme_color
-        table.show(list(LOCAL_COLUMNS), [(str(g.index), self._local_cells(g, color)) for g in snap.gpus])
+        table.show(list(LOCAL_COLUMNS), [(str(g.index), local_gpu_cells(g, color)) for g in snap.gpus])
         indices = [g.index for g in snap.gpus]
         if self._local_index not in indices:
             key = table.selected_key
             self._local_index = int(key) if key is not None else None
         self.render_processes()
-
-    @staticmethod
-    def _local_cells(gpu: LocalGpu, color: Callable[[str], str]) -> list[Text]:
-        row = local_gpu_row(gpu)
-        crit = f"bold {color('level-crit')}"
-        temp = gpu.temperature_c
-        last = gpu.last_xid
-        info = decode_xid(last.code) if last else None
-        values = [
-            (row["gpu"], ""),
-            (row["name"], ""),
-            (_pair(_pct(gpu.util_gpu), _pct(gpu.util_memory)), ""),
-            (row["mem"], ""),
-            (row["temp"], crit if isinstance(temp, int) and temp >= 87 else ""),
-            (row["power"], ""),
-            (_pair(gpu.clocks.sm, gpu.clocks.mem, "MHz"), ""),
-            (row["throttle"], crit if throttled(gpu) else ""),
-            (
-                _pair(gpu.ecc.volatile_corrected, gpu.ecc.volatile_uncorrected),
-                crit if isinstance(gpu.ecc.volatile_uncorrected, int) and gpu.ecc.volatile_uncorrected > 0 else "",
-            ),
-            (_pair(gpu.ecc.aggregate_corrected, gpu.ecc.aggregate_uncorrected), ""),
-            (_retired_or_remapped(gpu), ""),
-            (row["xid"], f"bold {color(XID_STYLE.get(info.severity, 'severity-warning'))}" if info else ""),
-        ]
-        return [
-            clipped(text, style="dim" if text == NA_TEXT else style) for text, style in values
-        ]
 
     def render_processes(self) -> None:
         snap = self.local
@@ -536,7 +449,7 @@ class GpuScreen(ShellAccess, Screen):
         title.remove_class("hidden")
         processes = gpu.processes
         if isinstance(processes, NA):
-            update_if_changed(title, f"processes on GPU {gpu.index}: n/a ({_clean(processes.reason, 200)})")
+            update_if_changed(title, f"processes on GPU {gpu.index}: n/a ({clean(processes.reason, 200)})")
             table.add_class("hidden")
             return
         update_if_changed(
@@ -550,7 +463,7 @@ class GpuScreen(ShellAccess, Screen):
         used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
         columns.append(("COMMAND", max(width - used, 20)))
         rows = []
-        for proc in _processes_sorted(processes):
+        for proc in processes_sorted(processes):
             cells = [
                 str(proc.pid),
                 show(proc.user),
@@ -582,68 +495,15 @@ class GpuScreen(ShellAccess, Screen):
                 update_if_changed(self.query_one(f"#chart-{key}", Static), "")
                 update_if_changed(self.query_one(f"#promql-{key}", Static), "")
             return
-        model = gpu.model.removeprefix("NVIDIA ")
-        mig = f" MIG {gpu.mig_instance} {gpu.mig_profile}".rstrip() if gpu.mig_instance else ""
-        head = f"{gpu.node} · GPU {gpu.gpu}{mig} · {model or 'model ?'} · {gpu.uuid or 'no UUID'}"
-        update_if_changed(title, _clean(head, 400))
-        workload = (
-            f"pod {gpu.pod} · namespace {gpu.namespace or '-'} · container {gpu.container or '-'} · "
-            f"service {gpu.service or '-'}"
-            if gpu.pod
-            else "idle: no pod is using this GPU"
-        )
-        mem = fmt.percent(gpu.mem_ratio)
-        if gpu.fb_used_mib is not None and gpu.fb_free_mib is not None:
-            mem += f" ({gpu.fb_used_mib / 1024:.1f} of {(gpu.fb_used_mib + gpu.fb_free_mib) / 1024:.1f} GiB)"
-        numbers = (
-            f"util {fmt.percent(None if gpu.util is None else gpu.util / 100)} · memory {mem} · "
-            f"{_unit(gpu.temp_c, '°C')} · {_unit(gpu.power_w, 'W')} · SM clock {_unit(gpu.sm_clock_mhz, ' MHz')}"
-        )
-        counters, absent = [], []
-        for name, a, b in (
-            ("ECC volatile sbe/dbe", gpu.ecc_sbe_vol, gpu.ecc_dbe_vol),
-            ("ECC aggregate sbe/dbe", gpu.ecc_sbe_agg, gpu.ecc_dbe_agg),
-            ("remapped rows c/u", gpu.remap_corrected, gpu.remap_uncorrected),
-            ("retired pages sbe/dbe", gpu.retired_sbe, gpu.retired_dbe),
-        ):
-            if a is None and b is None:
-                absent.append(name.rsplit(" ", 1)[0])
-            else:
-                counters.append(f"{name} {_n(a)}/{_n(b)}")
-        if (gpu.remap_failure or 0) > 0:
-            counters.append("ROW REMAP FAILED")
-        if gpu.clock_reasons is None:
-            absent.append("clock events")
-        else:
-            counters.append(f"clock events {', '.join(gpu.clock_reason_names) or 'none'}")
-        if absent:
-            counters.append(f"not exported: {', '.join(absent)}")
-        update_if_changed(
-            summary, sanitize_for_display(f"{workload}\n{numbers}\n{' · '.join(counters)}", multiline=True, max_chars=4000)
-        )
-        self._render_xid(gpu)
+        head, facts = fleet_gpu_facts(gpu)
+        update_if_changed(title, head)
+        update_if_changed(summary, facts)
+        if getattr(xid, "_shown", None) != (shown := xid_text(gpu, self.shell.theme_color)).plain:
+            xid._shown = shown.plain  # type: ignore[attr-defined]
+            xid.update(shown)
         pairs = [f"{k}={v}" for k, v in sorted(gpu.labels.items())]
-        update_if_changed(labels, "labels: " + _clean(" · ".join(pairs), 8 * MAX_LABEL_VALUE))
+        update_if_changed(labels, "labels: " + clean(" · ".join(pairs), 8 * MAX_LABEL_VALUE))
         self._render_charts(gpu)
-
-    def _render_xid(self, gpu: FleetGpu) -> None:
-        widget = self.query_one("#gpu-xid", Static)
-        info = gpu.xid_info
-        color = self.shell.theme_color
-        if info is None:
-            text = "last XID: none reported" if gpu.xid is not None else "last XID: not exported"
-            shown = Text(text, style=color("level-ok") if gpu.xid is not None else "dim")
-        else:
-            shown = Text.assemble(
-                (f"XID {info.code} — {info.title} [{info.severity}]", f"bold {color(XID_STYLE.get(info.severity, 'severity-warning'))}"),
-                "\nWhat it means: ",
-                info.meaning,
-                "\nWhat to do: ",
-                info.action,
-            )
-        if getattr(widget, "_shown", None) != shown.plain:
-            widget._shown = shown.plain  # type: ignore[attr-defined]
-            widget.update(shown)
 
     def _render_charts(self, gpu: FleetGpu) -> None:
         width = max((self.query_one("#detail").size.width or self.app.size.width) - 4, 30)
@@ -777,11 +637,3 @@ class GpuScreen(ShellAccess, Screen):
             table.move_cursor(row=max(table.row_count - 1, 0))
         else:
             self.query_one("#detail", VerticalScroll).scroll_end()
-
-
-def _pct(value: Any) -> Any:
-    return value if isinstance(value, NA) else f"{value}%"
-
-
-def _n(value: float | None) -> str:
-    return fmt.MISSING if value is None or math.isnan(value) else f"{value:.0f}"

@@ -27,25 +27,25 @@ from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, NotFound, clean_message
-from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
-from oncall_tui.core.waterfall import Waterfall, format_duration_ns
+from oncall_tui.core.waterfall.display import format_duration_ns
+from oncall_tui.core.waterfall.view import Waterfall
 from oncall_tui.models.tempo.ids import (
     InvalidTraceId,
     normalize_span_id,
     normalize_trace_id,
 )
 from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
+from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader, update_if_changed
-from oncall_tui.widgets.waterfall import (
-    PALETTE_SIZE,
+from oncall_tui.widgets.trace_panes import (
     SpanDetail,
     TraceHeader,
     TraceSummaryInfo,
-    WaterfallView,
     describe_zoom,
 )
+from oncall_tui.widgets.waterfall import PALETTE_SIZE, WaterfallView
 
 if TYPE_CHECKING:
     from oncall_tui.incident import Incident
