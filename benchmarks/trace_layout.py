@@ -5,7 +5,7 @@ for generated traces (default 10,000 spans, :func:`make_trace_json`):
 
 - ``json``: ``json.loads`` of the body (the client does this in a worker thread),
 - ``parse``: :func:`oncall_tui.models.tempo.decode.parse_trace` (body → flat spans),
-- ``tree+cp+layout``: :class:`oncall_tui.core.waterfall.Waterfall` (span tree, self times,
+- ``tree+cp+layout``: :class:`oncall_tui.core.waterfall.view.Waterfall` (span tree, self times,
   colours, critical path) plus the bar layout of every row at 160 columns,
 - ``window``: :meth:`Waterfall.window` for one screen of 50 rows in the middle (what the
   UI does per paint),
@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from oncall_tui.core.waterfall import Waterfall
+from oncall_tui.core.waterfall.view import Waterfall
 from oncall_tui.models.tempo.decode import parse_trace
 
 SHARED = Path(os.environ.get("ONCALL_TUI_SHARED", REPO.parent / "shared"))

@@ -73,7 +73,7 @@ def _timed(fn: Any, runs: int) -> tuple[float, float, Any]:
 
 def parse_and_layout(text: str, runs: int, width: int, rows: int) -> dict[str, Any]:
     """json.loads, parse_trace, Waterfall + one screen of rows: median/min ms of each."""
-    from oncall_tui.core.waterfall import Waterfall
+    from oncall_tui.core.waterfall.view import Waterfall
     from oncall_tui.models.tempo.decode import parse_trace
     from oncall_tui.widgets.waterfall import PALETTE_SIZE, WaterfallView
 

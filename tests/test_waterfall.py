@@ -10,18 +10,16 @@ from typing import Any
 
 import pytest
 
-from oncall_tui.core.waterfall import (
-    NO_PARENT,
-    Bar,
-    CriticalSection,
-    Waterfall,
+from oncall_tui.core.waterfall.critical import CriticalSection
+from oncall_tui.core.waterfall.display import (
     assign_service_colors,
     format_duration_ns,
-    layout_bar,
-    ruler,
     span_details,
     span_label,
 )
+from oncall_tui.core.waterfall.layout import Bar, layout_bar, ruler
+from oncall_tui.core.waterfall.tree import NO_PARENT
+from oncall_tui.core.waterfall.view import Waterfall
 from oncall_tui.models.tempo.decode import parse_trace
 from oncall_tui.models.tempo.trace import Span, SpanEvent, Trace
 

@@ -41,7 +41,7 @@ from oncall_tui.core.logs import add_line_filter, build_logql
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.signals import PRESETS, quote
 from oncall_tui.core.target import DrillTarget
-from oncall_tui.core.waterfall import format_duration_ns
+from oncall_tui.core.waterfall.display import format_duration_ns
 from oncall_tui.models.tempo.ids import InvalidTraceId, normalize_trace_id
 from oncall_tui.models.tempo.search import TraceSummary
 from oncall_tui.screens.shell import OpenLogs, OpenTrace, ShellAccess, header_state
