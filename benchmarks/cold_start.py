@@ -76,12 +76,12 @@ def child_app(args: argparse.Namespace) -> None:
             marks["first_frame"] = probe.first_data_frame - t0  # type: ignore[operator]
             if not app.first_load.is_set():
                 raise SystemExit("data rows painted before first_load?")
-            data = app.last_data
+            data = app.incident.last_data
             extra = {
                 "rows": len(data.rows) if data else 0,
                 "alerts": len(data.alerts) if data else 0,
                 "sources": {
-                    k: s.status(app.clock()) for k, s in app.session.sources.items()
+                    k: s.status(app.clock()) for k, s in app.incident.session.sources.items()
                 },
                 "bytes_to_first_frame": app.driver_class.bytes_written,
                 "cpu_s": time.process_time(),

@@ -142,10 +142,10 @@ async def _scenario(lines: int, max_entries: int) -> dict[str, Any]:
     out: dict[str, Any] = {"lines": lines, "max_entries": max_entries, "body_mb": body_mb}
     async with app.run_test(size=SIZE, headless=False) as pilot:
         await pilot.pause()
-        loki = app.session.drill.loki
+        loki = app.incident.session.drill.loki
         assert loki is not None
         loki.max_bytes = 1 << 30  # one 100k-line answer (Loki itself pages by 5,000)
-        drill = app.session.drill
+        drill = app.incident.session.drill
         fetch = drill.logs
 
         async def timed_fetch(*args: Any, **kwargs: Any) -> Any:

@@ -182,7 +182,7 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.wait_for(app.first_load.wait(), 60)
         await pilot.pause()
         await settle(pilot)
-        data = app.last_data
+        data = app.incident.last_data
         assert data is not None and len(data.rows) == args.services, (
             "not all services loaded"
         )
@@ -202,11 +202,11 @@ async def run(args: argparse.Namespace) -> dict:
             gc.disable()
         measuring = True
         samples = [await cycle(pilot) for _ in range(args.cycles)]
-        data = app.last_data
+        data = app.incident.last_data
         info = {
             "rows": len(data.rows),
             "alerts": len(data.alerts),
-            "sources": {k: s.status(clock()) for k, s in app.session.sources.items()},
+            "sources": {k: s.status(clock()) for k, s in app.incident.session.sources.items()},
             "color_system": app.console.color_system,
             "on_the_fly": transport.generated_on_the_fly,
         }
