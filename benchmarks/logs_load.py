@@ -42,7 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from oncall_tui.core.logs import LogBuffer, group_patterns
+from oncall_tui.core.logs.buffer import LogBuffer
+from oncall_tui.core.logs.patterns import group_patterns
 from oncall_tui.models.loki import StreamsResult, gc_paused, parse_loki_query_data
 
 QUERY = "cuda out of memory. tried to allocate"

@@ -1,4 +1,4 @@
-"""core/logs.py: LogQL building, alert windows, levels, fields, trace ids, patterns, LogBuffer.
+"""core/logs: LogQL building, alert windows, levels, fields, trace ids, patterns, LogBuffer.
 
 Real lines come from ``shared/fixtures/loki`` (recorded from Loki) and the trace ids from the
 seeder's ``seed_manifest.json``.
@@ -14,23 +14,18 @@ from functools import cache
 
 import pytest
 
-from oncall_tui.core.logs import (
-    LogBuffer,
-    add_line_filter,
-    alert_window,
-    build_logql,
-    detect_level,
-    display_line,
-    entry_level,
+from oncall_tui.core.logs.buffer import LogBuffer, display_line
+from oncall_tui.core.logs.fields import parse_fields
+from oncall_tui.core.logs.guidance import guidance_for
+from oncall_tui.core.logs.levels import detect_level, entry_level, normalize_level
+from oncall_tui.core.logs.logql import add_line_filter, build_logql
+from oncall_tui.core.logs.patterns import group_patterns, line_shape
+from oncall_tui.core.logs.traceids import (
     entry_trace_id,
     extract_trace_id,
-    group_patterns,
-    guidance_for,
-    line_shape,
-    normalize_level,
     normalize_trace_id,
-    parse_fields,
 )
+from oncall_tui.core.logs.window import alert_window
 from oncall_tui.demo.api_loki import parse_logql
 from oncall_tui.models.loki import LogEntry, StreamsResult, parse_loki_query_data
 

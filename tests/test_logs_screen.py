@@ -22,7 +22,8 @@ from textual.widgets import Input
 
 from oncall_tui.app import OncallApp
 from oncall_tui.clients.http import NO_RETRY
-from oncall_tui.core.logs import entry_level, entry_trace_id
+from oncall_tui.core.logs.levels import entry_level
+from oncall_tui.core.logs.traceids import entry_trace_id
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.demo import LOKI_URL, DemoIncident, DemoTransport, demo_settings
 from oncall_tui.screens.logs import LogsScreen

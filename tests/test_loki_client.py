@@ -25,7 +25,10 @@ from oncall_tui.clients.loki import (
     LokiClient,
     parse_tail_frame,
 )
-from oncall_tui.core.logs import display_line, entry_level, entry_trace_id, guidance_for
+from oncall_tui.core.logs.buffer import display_line
+from oncall_tui.core.logs.guidance import guidance_for
+from oncall_tui.core.logs.levels import entry_level
+from oncall_tui.core.logs.traceids import entry_trace_id
 from oncall_tui.models.common import BuildInfo
 from oncall_tui.models.loki import (
     DetectedField,

@@ -22,17 +22,15 @@ import pytest
 from oncall_tui.clients import RetryPolicy
 from oncall_tui.clients.drill import DrillDown
 from oncall_tui.clients.loki import CATEGORIZE_LABELS, LokiClient
-from oncall_tui.core.logs import (
+from oncall_tui.core.logs.conventions import (
     LogConventions,
-    detect_level,
-    entry_level,
-    entry_trace_id,
-    otel_severity_level,
     pod_label,
     service_label,
     stream_source,
     trace_logs_logql,
 )
+from oncall_tui.core.logs.levels import detect_level, entry_level, otel_severity_level
+from oncall_tui.core.logs.traceids import entry_trace_id
 from oncall_tui.models.loki import LogEntry, StreamsResult, parse_loki_query_data
 from oncall_tui.settings import Context
 

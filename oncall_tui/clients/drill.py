@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the Loki/Tempo/GPU modules load on first use, not at start-
     from oncall_tui.clients.tempo import TempoClient
     from oncall_tui.core.gpu.dcgm import CounterFamily
     from oncall_tui.core.gpu.fleet import FleetGpu
-    from oncall_tui.core.logs import LogConventions
+    from oncall_tui.core.logs.conventions import LogConventions
     from oncall_tui.models.loki import LogEntry
     from oncall_tui.models.tempo.search import SearchResult
     from oncall_tui.models.tempo.trace import Trace
@@ -165,7 +165,7 @@ class DrillDown:
         """What this context's Loki was seen to call things (service/pod labels, which
         services carry trace ids as structured metadata), learnt from every answer."""
         if self._log_conventions is None:
-            from oncall_tui.core.logs import LogConventions
+            from oncall_tui.core.logs.conventions import LogConventions
 
             self._log_conventions = LogConventions()
         return self._log_conventions
@@ -173,7 +173,7 @@ class DrillDown:
     async def trace_logs_query(self, service: str, trace_id: str, *, start: float, end: float) -> str:
         """The LogQL of ``trace_id``'s lines from ``service`` (trace → logs, ``L``).
 
-        Uses :func:`~oncall_tui.core.logs.trace_logs_logql` with what is known of this Loki,
+        Uses :func:`~oncall_tui.core.logs.conventions.trace_logs_logql` with what is known of this Loki,
         first learning what it needs with two small reads: the label names (``/labels``, once
         per context: ``service_name`` vs ``service``…) and, unless the service is already known
         to carry trace ids as structured metadata, a one-line probe
@@ -181,7 +181,8 @@ class DrillDown:
         the metadata; none, or Loki failing: the text match ``|= "<id>"``. Never raises a
         backend error (raises ``ValueError`` for an empty service or trace id).
         """
-        from oncall_tui.core.logs import normalize_trace_id, trace_logs_logql
+        from oncall_tui.core.logs.conventions import trace_logs_logql
+        from oncall_tui.core.logs.traceids import normalize_trace_id
         from oncall_tui.models.loki import StreamsResult
 
         conventions = self.log_conventions

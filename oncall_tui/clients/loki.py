@@ -6,7 +6,7 @@ label has no ``data`` at all) while ``buildinfo``, ``index/stats`` and ``detecte
 log timestamps are nanosecond strings; a scalar's timestamp is in milliseconds. Queries send
 ``X-Loki-Response-Encoding-Flags: categorize-labels`` so stream labels, structured metadata
 and parsed labels stay apart (a server that ignores it returns the merged form, which parses
-too). Rejected queries carry a ``guidance`` attribute (:func:`oncall_tui.core.logs.guidance_for`).
+too). Rejected queries carry a ``guidance`` attribute (:func:`oncall_tui.core.logs.guidance.guidance_for`).
 
 Follow mode polls ``query_range`` instead of using ``/loki/api/v1/tail``: the tail endpoint
 is a WebSocket, which cannot go through the ``httpx`` transport every client shares (auth,
@@ -40,7 +40,7 @@ from oncall_tui.clients.http import (
     RetryPolicy,
 )
 from oncall_tui.clients.prometheus import PromResult
-from oncall_tui.core.logs import guidance_for
+from oncall_tui.core.logs.guidance import guidance_for
 from oncall_tui.models.common import BuildInfo
 from oncall_tui.models.loki import (
     DetectedField,

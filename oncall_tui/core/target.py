@@ -34,7 +34,7 @@ class DrillTarget:
 def target_for_alert(alert: TriageAlert, now: float) -> DrillTarget:
     """The alert's labels over its window: 15 min before it started until now (or its end + 5 min)."""
     now_dt = datetime.fromtimestamp(now, UTC)
-    from oncall_tui.core.logs import alert_window  # the logs module loads with its screen
+    from oncall_tui.core.logs.window import alert_window  # the logs package loads with its screen
 
     start, end = alert_window(alert.starts_at or now_dt, None, now_dt)
     labels = dict(alert.labels)

@@ -34,16 +34,12 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker
 
 from oncall_tui.clients.errors import AuthFailed, BackendError, QueryRejected
-from oncall_tui.core.logs import (
-    LogBuffer,
-    PatternGroup,
-    add_line_filter,
-    build_logql,
-    group_patterns,
-    guidance_for,
-    normalize_trace_id,
-)
-from oncall_tui.core.logs import entry_trace_id as _entry_trace_id
+from oncall_tui.core.logs.buffer import LogBuffer
+from oncall_tui.core.logs.guidance import guidance_for
+from oncall_tui.core.logs.logql import add_line_filter, build_logql
+from oncall_tui.core.logs.patterns import PatternGroup, group_patterns
+from oncall_tui.core.logs.traceids import normalize_trace_id
+from oncall_tui.core.logs.traceids import entry_trace_id as _entry_trace_id
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget
 from oncall_tui.core.triage import format_age

@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerState
 
 from oncall_tui.clients.errors import BackendError, clean_message
 from oncall_tui.core import traceql
-from oncall_tui.core.logs import add_line_filter, build_logql
+from oncall_tui.core.logs.logql import add_line_filter, build_logql
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.signals import PRESETS, quote
 from oncall_tui.core.target import DrillTarget

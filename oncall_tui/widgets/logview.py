@@ -37,13 +37,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from oncall_tui.core.logs import (
-    PatternGroup,
-    entry_level,
-    entry_trace_id,
-    parse_fields,
-    stream_source,
-)
+from oncall_tui.core.logs.conventions import stream_source
+from oncall_tui.core.logs.fields import parse_fields
+from oncall_tui.core.logs.levels import entry_level
+from oncall_tui.core.logs.patterns import PatternGroup
+from oncall_tui.core.logs.traceids import entry_trace_id
 from oncall_tui.text.sanitize import MAX_LABEL_VALUE, MAX_LOG_LINE, sanitize_for_display
 from oncall_tui.models.loki import LogEntry, StreamKey
 
