@@ -14,7 +14,8 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from oncall_tui.core.waterfall import Waterfall, format_duration_ns, span_details
+from oncall_tui.core.waterfall.display import format_duration_ns, span_details
+from oncall_tui.core.waterfall.view import Waterfall
 from oncall_tui.models.tempo.trace import Span
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.widgets.waterfall import PALETTE_SIZE, palette_css
