@@ -99,7 +99,7 @@ class Breakdown:
             "show_rows",
             "SignalsTable.show_rows (cells, sparklines, set_table)",
         )
-        self.wrap(AlertsTable, "show_alerts", "AlertsTable.show_alerts")
+        self.wrap(AlertsTable, "show_groups", "AlertsTable.show_groups (groups, cached cells, set_table)")
         self.wrap(
             DataTable, "clear", "  DataTable.clear (a table rebuilt: row order changed)"
         )

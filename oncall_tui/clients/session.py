@@ -11,6 +11,7 @@ from what each last delivered, so a failing backend's last good data stays on sc
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.http import NO_RETRY, SKEW_WARN_SECONDS
 from oncall_tui.clients.prometheus import PrometheusClient
+from oncall_tui.core.grouping import route_group_by
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.core.triage import (
@@ -51,6 +53,7 @@ RANGE_POINTS = 32
 DETAIL_POINTS = 120
 #: Signals shown as sparklines; the others are fetched as instant queries (one point each).
 TREND_SIGNALS = ("traffic", "errors", "latency_p99", "saturation")
+log = logging.getLogger(__name__)
 REDISCOVER_EVERY = 30  # refreshes
 
 
@@ -136,6 +139,10 @@ class BackendSession:
         #: Backend outages that ended, for the timeline ("alertmanager down 20:31–20:33").
         self.outages: list[tuple[str, float, float, str]] = []
         self._raw: dict[str, Any] = {}
+        #: The Alertmanager route's ``group_by`` (``/api/v2/status``, read once): how alerts group.
+        self.route_group_by: tuple[str, ...] | None = None
+        self._alert_cache: dict[str, TriageAlert] = {}
+        self._status_read = False
         # The range queries' identity when their results in _raw were fetched: the aligned
         # window only moves once per step, so most refreshes reuse the trends.
         self._range_key: tuple[Any, ...] | None = None
@@ -239,6 +246,12 @@ class BackendSession:
         assert self.alertmanager is not None
         alerts, silences = await asyncio.gather(self.alertmanager.alerts(), self.alertmanager.silences())
         self._raw["am_alerts"], self._raw["silences"] = alerts, silences
+        if not self._status_read:
+            self._status_read = True
+            try:  # only how alerts group: a failure here leaves the default, never fails the refresh
+                self.route_group_by = route_group_by((await self.alertmanager.status()).config.original)
+            except Exception as exc:  # noqa: BLE001
+                log.info("alertmanager status unreadable (alerts group by the default): %s", exc)
 
     async def fetch_triage(self, time_range: TimeRange) -> TriageData:
         """Refresh every backend now (each on its own, concurrently) and assemble the view."""
@@ -341,7 +354,7 @@ class BackendSession:
         self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]
     ) -> TriageData:
         raw = self._raw
-        alerts = merge_alerts(raw.get("am_alerts", []), raw.get("silences", []), raw.get("prom_alerts", []))
+        alerts = merge_alerts(raw.get("am_alerts", []), raw.get("silences", []), raw.get("prom_alerts", []), cache=self._alert_cache)
         ranges = {
             signal: r.data
             for signal in queries

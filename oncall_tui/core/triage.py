@@ -184,17 +184,22 @@ def merge_alerts(
     prom_alerts: Iterable[PromAlert] = (),
     *,
     include_none: bool = False,
+    cache: dict[str, TriageAlert] | None = None,
 ) -> list[TriageAlert]:
     """Alertmanager's alerts plus Prometheus' pending ones, grouped by severity then oldest first.
 
     Silenced alerts say who silenced them and until when; inhibited ones say by which alert.
-    ``severity="none"`` alerts (Watchdog) are left out unless ``include_none``.
+    ``severity="none"`` alerts (Watchdog) are left out unless ``include_none``. ``cache`` (the
+    last call's alerts by fingerprint, updated in place) lets an alert that did not change keep
+    its object: with 5,000 alerts most refreshes change few.
     """
     am_alerts = list(am_alerts)
     silence_by_id = {s.id: s for s in silences}
-    name_by_fp = {a.fingerprint: a.labels.get("alertname", "?") for a in am_alerts}
+    inhibited = any(a.status.inhibited_by for a in am_alerts)
+    name_by_fp = {a.fingerprint: a.labels.get("alertname", "?") for a in am_alerts} if inhibited else {}
+    last = cache if cache is not None else {}
+    fresh: dict[str, TriageAlert] = {}
     out: list[TriageAlert] = []
-    seen: set[tuple[str, ...]] = set()
     for a in am_alerts:
         state, detail = "firing", "firing"
         if a.status.silenced_by:
@@ -207,12 +212,29 @@ def merge_alerts(
         elif a.status.inhibited_by:
             state = "inhibited"
             detail = "inhibited by " + ", ".join(name_by_fp.get(fp, fp[:8]) for fp in a.status.inhibited_by)
-        out.append(_triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint, a.generator_url))
-        seen.add(_identity(a.labels))
-    for p in prom_alerts:
-        if p.state != "pending" or _identity(p.labels) in seen:
-            continue
-        out.append(_triage_alert(p.labels, p.annotations, "pending", "pending", p.active_at, None))
+        hit = last.get(a.fingerprint)
+        if not (
+            hit is not None
+            and hit.state_detail == detail
+            and hit.state == state
+            and hit.starts_at == a.starts_at
+            and hit.generator_url == a.generator_url
+            and hit.annotations == a.annotations
+        ):
+            hit = _triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint, a.generator_url)
+        fresh[a.fingerprint] = hit
+        out.append(hit)
+    pending = [p for p in prom_alerts if p.state == "pending"]
+    if pending:  # Prometheus' pending alerts that Alertmanager does not have yet
+        seen = {_identity(a.labels) for a in am_alerts}
+        out += [
+            _triage_alert(p.labels, p.annotations, "pending", "pending", p.active_at, None)
+            for p in pending
+            if _identity(p.labels) not in seen
+        ]
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
     if not include_none:
         out = [a for a in out if a.severity != "none"]
     far_future = datetime.max.replace(tzinfo=None)

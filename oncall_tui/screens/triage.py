@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 
 from oncall_tui.clients.errors import clean_message
 from oncall_tui.core.filtering import matches_filter
+from oncall_tui.core.grouping import DEFAULT_GROUP_BY, AlertGroup, alert_key, group_alerts
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.target import DrillTarget, target_for_alert, target_for_service
 from oncall_tui.core.triage import TriageAlert, format_age
@@ -73,6 +74,10 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         self._pending_kinds: set[str] = set()
         self._pending_paint: object | None = None
         self.narrow_to: str | None = None
+        #: Alert groups open in the alerts table (their keys); the rows shown by key.
+        self.expanded: set[str] = set()
+        self._groups: dict[str, AlertGroup] = {}
+        self._alerts_by_key: dict[str, TriageAlert] = {}
         self.filters: dict[str, str] = {"signals": "", "alerts": ""}
         self._filter_target = "signals"
 
@@ -178,11 +183,43 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         self.query_one(SignalsTable).show_rows(rows, width=width, color=color)
         alerts = [a for a in data.alerts if self.narrow_to in (None, a.service)]
         alerts = [a for a in alerts if matches_filter(self.filters["alerts"], f"{a.name} {a.summary} {a.state_detail}", a.labels)]
-        self.query_one(AlertsTable).show_alerts(alerts, now=datetime.fromtimestamp(data.fetched_at, UTC), width=width, color=color)
+        groups = group_alerts(alerts, self.group_by())
+        self._groups = {g.key: g for g in groups if len(g) > 1}
+        self._alerts_by_key = {alert_key(a): a for a in alerts}
+        self.expanded &= self._groups.keys()
+        table = self.query_one(AlertsTable)
+        table.show_groups(groups, self.expanded, now=datetime.fromtimestamp(data.fetched_at, UTC), width=width, color=color)
         firing = sum(1 for a in data.alerts if a.state == "firing")
         scope = f" for {sanitize_for_display(self.narrow_to, max_chars=64)} (space: all)" if self.narrow_to else ""
         extra = f" · filter {self.filters['alerts']!r}" if self.filters["alerts"] else ""
-        update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing} firing, {len(alerts)} shown{extra}")
+        grouped = f" in {len(groups):,} groups (→ expands)" if self._groups else ""
+        update_if_changed(self.query_one("#alerts-title", Static), f"ALERTS{scope}: {firing:,} firing, {len(alerts):,} shown{grouped}{extra}")
+
+    def group_by(self) -> tuple[str, ...]:
+        """``alerts.group_by`` from the config, else the Alertmanager route's, else the default."""
+        configured = self.incident.settings.alerts.group_by
+        return tuple(configured) if configured else self.incident.session.route_group_by or DEFAULT_GROUP_BY
+
+    def selected_group(self) -> AlertGroup | None:
+        """The group under the cursor, when the cursor is on a group row (not one of its alerts)."""
+        table = self._table()
+        return self._groups.get(table.selected_key or "") if isinstance(table, AlertsTable) else None
+
+    def action_expand_group(self) -> None:
+        group = self.selected_group()
+        if group is not None and group.key not in self.expanded:
+            self.expanded.add(group.key)
+            self.render_data()
+
+    def action_collapse_group(self) -> None:
+        """``←``: on a group, close it; on one of its alerts, close its group and select it."""
+        table = self.query_one(AlertsTable)
+        key = table.selected_key or ""
+        group = self._groups.get(key) or next((g for g in self._groups.values() if g.key in self.expanded and any(alert_key(a) == key for a in g.alerts)), None)
+        if group is not None and group.key in self.expanded:
+            self.expanded.discard(group.key)
+            self.render_data()
+            table.move_cursor(row=table.get_row_index(group.key))
 
     def render_header(self) -> None:
         incident = self.incident
@@ -229,13 +266,14 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         self.query_one(target).focus()
 
     def selected_alert(self) -> TriageAlert | None:
+        """The alert under the cursor; on a group row the group as one alert (its common labels:
+        a silence or ack of it covers every member)."""
         table = self._table()
-        if isinstance(table, AlertsTable) and self.data is not None:
-            key = table.selected_key
-            for a in self.data.alerts:
-                if key and (a.fingerprint == key or key.startswith(f"{a.name}:")):
-                    return a
-        return None
+        if not isinstance(table, AlertsTable) or self.data is None:
+            return None
+        key = (table.selected_key or "").rstrip("'")
+        group = self._groups.get(key)
+        return group.as_alert() if group is not None else self._alerts_by_key.get(key)
 
     def selected_service(self) -> str | None:
         table = self._table()
@@ -268,6 +306,13 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
 
     def action_drill(self) -> None:
         """``enter``: on an alert, the alert in full; on a service, its charts."""
+        group = self.selected_group()
+        if group is not None:
+            if group.key in self.expanded:
+                self.action_collapse_group()
+            else:
+                self.action_expand_group()
+            return
         alert = self.selected_alert()
         if alert is not None:
             from oncall_tui.screens.alert import AlertDetailScreen

@@ -150,6 +150,20 @@ class Context(StrictModel):
         return next((s for s in self.services if s.name == name), None)
 
 
+class AlertSettings(StrictModel):
+    """How the alerts table groups alerts."""
+
+    group_by: list[str] | None = None
+    """Labels whose values make a group (default: the Alertmanager route's ``group_by``, else
+    ``[alertname, service]``); ``["..."]`` shows every alert on its own row."""
+
+    @model_validator(mode="after")
+    def _check(self) -> AlertSettings:
+        if self.group_by is not None and (not self.group_by or not all(name.strip() for name in self.group_by)):
+            raise invalid("a list of label names (or [\"...\"] for no grouping)", "group_by")
+        return self
+
+
 class Settings(StrictModel):
     """The whole configuration; see ``config/example.yaml``."""
 
@@ -164,6 +178,7 @@ class Settings(StrictModel):
     contexts: dict[str, Context] = Field(default_factory=dict)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
     runbooks: RunbookSettings = Field(default_factory=RunbookSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     _source_path: Path | None = PrivateAttr(default=None)
     _warnings: list[str] = PrivateAttr(default_factory=list)

@@ -7,7 +7,7 @@ an idle screen writes almost nothing to the terminal; the cursor stays on the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from textual.binding import Binding
@@ -15,6 +15,7 @@ from textual.coordinate import Coordinate
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from oncall_tui.core import format as fmt
+from oncall_tui.core.grouping import STATE_ORDER, AlertGroup, alert_key
 from oncall_tui.core.sparkline import sparkline
 from oncall_tui.core.triage import SignalRow, TriageAlert, format_age
 from oncall_tui.widgets.display import (
@@ -48,6 +49,10 @@ class DiffTable(SafeTable):
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def set_table(self, columns: Sequence[tuple[str, int | None]], rows: Sequence[tuple[str, list[DisplayText]]]) -> None:
+        """Show ``rows`` (key, cells): a row whose cells list is the very one shown last time is
+        not compared; a changed cell repaints alone; a new order or column set rebuilds."""
+        last: dict[str, list[DisplayText]] = getattr(self, "_last_cells", {})
+        self._last_cells = dict(rows)
         wanted = [label for label, _ in columns]
         current_rows = [str(r.key.value) for r in self.ordered_rows]
         # A change of column set *or widths* (a resize, a longer alert name) rebuilds the columns.
@@ -66,6 +71,8 @@ class DiffTable(SafeTable):
             return
         changed: list[Coordinate] = []
         for row_index, (key, cells) in enumerate(rows):
+            if last.get(key) is cells:
+                continue
             for col_index, (label, cell) in enumerate(zip(wanted, cells, strict=True)):
                 if self.get_cell(key, label) != cell:
                     check_display(cell, "a table cell")
@@ -156,44 +163,122 @@ class SignalsTable(DiffTable):
 
 
 class AlertsTable(DiffTable):
-    """Firing, pending, silenced and inhibited alerts, grouped by severity then age."""
+    """Alert groups (karma's model) and their alerts, worst first: a group of one is its alert;
+    a bigger group is one row (counts by state, severity, the oldest member's age) that
+    ``enter``/``→`` expands into its members and ``←`` collapses.
 
-    BINDINGS = [*action_bindings(ALERT_ACTIONS), Binding("enter", "select_cursor", "Detail", id="drill")]
+    Cells are cached per row: an alert that did not change keeps its cells (only its age is
+    re-read), so a 5,000-alert refresh that changed little costs little.
+    """
+
+    BINDINGS = [
+        *action_bindings(ALERT_ACTIONS),
+        Binding("enter", "select_cursor", "Detail", id="drill"),
+        Binding("right", "screen.expand_group", "Expand group", show=False, id="group-expand"),
+        Binding("left", "screen.collapse_group", "Collapse group", show=False, id="group-collapse"),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._rows_cache: dict[str, tuple[tuple[object, ...], list[DisplayText], str]] = {}
+        self._palette: dict[str, str] = {}
 
     def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
+        """Every alert on its own row (no grouping)."""
+        self.show_groups([AlertGroup(alert_key(a), {}, [a]) for a in alerts], set(), now=now, width=width, color=color)
+
+    def show_groups(self, groups: Sequence[AlertGroup], expanded: Collection[str], *, now: datetime, width: int, color: Colors) -> None:
         wide = width >= 110
         # The name is what a responder reads first and pastes into chat: as wide as the
         # longest one (up to 40 columns when the terminal is wide), the summary gets the rest.
-        longest = max((len(a.name) for a in alerts), default=10)
+        longest = max((len(g.worst.name) + (6 if len(g) > 1 else 0) for g in groups), default=10)
         name_width = max(12, min(longest, 40 if width >= 140 else 30 if wide else 20))
         columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", name_width), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
         columns.append(("STATE", 30 if wide else 14))
         used = sum(w or 0 for _, w in columns) + 2 * (len(columns) + 1) + 2
         columns.append(("SUMMARY", max(width - used, 10)))
-        rows = []
+        palette = {name: color(name) for name in _PALETTE_NAMES}
+        if palette != self._palette:
+            self._palette, self._rows_cache = palette, {}
+        rows: list[tuple[str, list[DisplayText]]] = []
         seen: set[str] = set()
-        for a in alerts:
-            key = a.fingerprint or f"{a.name}:{sorted(a.labels.items())}"
+
+        def add(key: str, cells: list[DisplayText]) -> None:
             while key in seen:
                 key += "'"
             seen.add(key)
-            sev_style = f"bold {color('severity-' + a.severity)}" if a.severity in ("critical", "error", "warning", "info") else ""
-            state_style = color("state-" + a.state)
+            rows.append((key, cells))
+
+        for group in groups:
+            if len(group) == 1:
+                add(alert_key(group.worst), self._alert_cells(alert_key(group.worst), group.worst, now, member=False))
+                continue
+            is_open = group.key in expanded
+            add(group.key, self._group_cells(group, now, is_open))
+            if is_open:
+                for alert in group.alerts:
+                    add(alert_key(alert), self._alert_cells(alert_key(alert), alert, now, member=True))
+        self._rows_cache = {key: self._rows_cache[key] for key, _ in rows if key in self._rows_cache}
+        self.set_table(columns, rows)
+
+    def _cached(self, key: str, signature: tuple[object, ...], age: str, build: Callable[[], list[DisplayText]]) -> list[DisplayText]:
+        hit = self._rows_cache.get(key)
+        if hit is not None and hit[0] == signature:
+            cells = hit[1]
+            if hit[2] != age:
+                cells = [*cells[:3], clipped(age, limit=8, style=cells[3].style), *cells[4:]]
+                self._rows_cache[key] = (signature, cells, age)
+            return cells
+        cells = build()
+        self._rows_cache[key] = (signature, cells, age)
+        return cells
+
+    def _sev(self, severity: str) -> DisplayText:
+        style = f"bold {self._palette['severity-' + severity]}" if severity in _SEVERITIES else ""
+        # The label is cut to four characters *after* it is made visible: "\x1b[2J" shows as
+        # "\X1B", never as a screen wipe.
+        return display(display(severity).plain[:4].upper(), style=style)
+
+    def _alert_cells(self, key: str, a: TriageAlert, now: datetime, *, member: bool) -> list[DisplayText]:
+        age = format_age(a.age(now))
+        signature = (a.severity, a.name, a.service, a.state, a.state_detail, a.summary, member)
+
+        def build() -> list[DisplayText]:
             muted = a.state in ("silenced", "inhibited")
             base = "dim" if muted else ""
-            rows.append(
-                (
-                    key,
-                    [
-                        # The label is cut to four characters *after* it is made visible:
-                        # "\x1b[2J" shows as "\X1B", never as a screen wipe.
-                        display(display(a.severity).plain[:4].upper(), style=sev_style),
-                        clipped(a.name, limit=128, style=base),
-                        clipped(a.service or "–", limit=64, style=base),
-                        clipped(format_age(a.age(now)), limit=8, style=base),
-                        clipped(a.state_detail, limit=200, style=state_style),
-                        clipped(a.summary, limit=300, style=base),
-                    ],
-                )
-            )
-        self.set_table(columns, rows)
+            return [
+                self._sev(a.severity),
+                clipped(("  · " if member else "") + a.name, limit=128, style=base),
+                clipped(a.service or "–", limit=64, style=base),
+                clipped(age, limit=8, style=base),
+                clipped(a.state_detail, limit=200, style=self._palette.get("state-" + a.state, "")),
+                clipped(a.summary, limit=300, style=base),
+            ]
+
+        return self._cached(key, signature, age, build)
+
+    def _group_cells(self, group: AlertGroup, now: datetime, is_open: bool) -> list[DisplayText]:
+        worst = group.worst
+        age = format_age(group.oldest(now))
+        states = " · ".join(f"{n} {state}" for state, n in group.counts("state"))
+        severities = ", ".join(f"{n} {sev}" for sev, n in group.counts("severity"))
+        services = {a.service for a in group.alerts}
+        service = group.group_labels.get("service") or (worst.service if len(services) == 1 else f"{len(services)} services")
+        signature = (is_open, len(group), worst.severity, worst.name, service, states, severities, worst.summary)
+
+        def build() -> list[DisplayText]:
+            state = group.counts("state")[0][0]
+            return [
+                self._sev(worst.severity),
+                clipped(f"{'▾' if is_open else '▸'} {worst.name} ×{len(group)}", limit=140, style="bold"),
+                clipped(service or "–", limit=64),
+                clipped(age, limit=8),
+                clipped(states, limit=200, style=self._palette.get("state-" + state, "")),
+                clipped(f"{severities} — {worst.summary}", limit=300),
+            ]
+
+        return self._cached(group.key, signature, age, build)
+
+
+_SEVERITIES = ("critical", "error", "warning", "info")
+_PALETTE_NAMES = (*(f"severity-{s}" for s in _SEVERITIES), *(f"state-{s}" for s in STATE_ORDER))
