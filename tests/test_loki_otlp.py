@@ -30,6 +30,7 @@ from oncall_tui.core.logs.conventions import (
     trace_logs_logql,
 )
 from oncall_tui.core.logs.levels import detect_level, entry_level, otel_severity_level
+from oncall_tui.core.logs.logql import build_logql
 from oncall_tui.core.logs.traceids import entry_trace_id
 from oncall_tui.models.loki import LogEntry, StreamsResult, parse_loki_query_data
 from oncall_tui.settings import Context
@@ -356,3 +357,23 @@ async def test_drill_down_falls_back_to_the_text_match() -> None:
             await d.trace_logs_query("", OOM, start=1, end=2)
     finally:
         await d.aclose()
+
+
+async def test_l_selects_otlp_streams_by_their_own_label_names() -> None:
+    """``l`` builds the selector from the alert's labels; on a Loki whose streams were written
+    through the OTLP endpoint (no ``service`` label, ``service_name`` instead) it uses theirs."""
+    seen: list[httpx.Request] = []
+    d = drill(serve({"/loki/api/v1/labels": "labels_otlp.json"}, seen))
+    try:
+        mapping = await d.stream_label_map(start=1, end=2)
+        assert build_logql({"service": "llm-server", "pod": "llm-server-0"}, mapping) == (
+            '{service_name="llm-server", k8s_pod_name="llm-server-0"}'
+        )
+        assert await d.stream_label_map(start=1, end=2) == mapping and len(seen) == 1, "read once"
+    finally:
+        await d.aclose()
+    classic = drill(httpx.MockTransport(lambda r: httpx.Response(200, json={"status": "success", "data": ["service", "pod", "service_name"]})))
+    try:  # streams that have `service` (Loki adds service_name beside it): the alert's own name
+        assert build_logql({"service": "x"}, await classic.stream_label_map(start=1, end=2)) == '{service="x"}'
+    finally:
+        await classic.aclose()

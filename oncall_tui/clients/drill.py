@@ -170,6 +170,28 @@ class DrillDown:
             self._log_conventions = LogConventions()
         return self._log_conventions
 
+    async def stream_label_map(self, *, start: float, end: float) -> dict[str, str]:
+        """Alert label -> this Loki's stream label (``l``): the classic names where its streams
+        have them, the OTel ones where they do not (``service`` -> ``service_name``, ``pod`` ->
+        ``k8s_pod_name`` for logs written through the OTLP endpoint). Reads ``/labels`` once per
+        context; with Loki failing, the classic map (the query then says what Loki said)."""
+        from oncall_tui.core.logs.logql import DEFAULT_LABEL_MAP
+
+        conventions = self.log_conventions
+        loki = self.loki
+        if loki is not None and not conventions.label_names:
+            try:
+                conventions.observe_label_names(await self._tracked("loki", loki.labels(start=start, end=end)))
+            except BackendError:
+                pass
+        names = set(conventions.label_names)
+        mapping = dict(DEFAULT_LABEL_MAP)
+        if names and "service" not in names:
+            mapping["service"] = conventions.service_label
+        if names and "pod" not in names and conventions.pod_label:
+            mapping["pod"] = conventions.pod_label
+        return mapping
+
     async def trace_logs_query(self, service: str, trace_id: str, *, start: float, end: float) -> str:
         """The LogQL of ``trace_id``'s lines from ``service`` (trace → logs, ``L``).
 

@@ -159,6 +159,9 @@ class LogsScreen(ShellAccess, Screen):
         super().__init__()
         self.target = target
         self.build_error: str | None = None
+        #: The LogQL was built from the target's labels: the first query maps them to this
+        #: Loki's label names first (``service_name`` on OTLP-written streams).
+        self._from_labels = logql is None
         if logql is None:
             try:
                 logql = build_logql(target.labels)
@@ -398,6 +401,9 @@ class LogsScreen(ShellAccess, Screen):
         self.querying = True
         self.note = ""
         self.render_status()
+        if self._from_labels:
+            self._from_labels = False
+            await self._relabel()
         logql = self.logql
         try:
             entries = await self.drill.logs(
@@ -423,6 +429,17 @@ class LogsScreen(ShellAccess, Screen):
         self.refresh_lines(stick_to_end=True)
         if was_following:
             self.start_follow()
+
+    async def _relabel(self) -> None:
+        """The selector in this Loki's label names (only when they differ from the alert's)."""
+        try:
+            mapping = await self.drill.stream_label_map(start=self.target.start, end=self.target.end)
+            logql = inert_logql(build_logql(self.target.labels, mapping))
+        except (BackendError, ValueError):
+            return
+        if logql != self.logql:
+            self.logql = logql
+            self.query_one("#logql", Input).value = logql
 
     @work(exclusive=True, group="logs-older", exit_on_error=False, description="older log lines")
     async def load_older(self) -> None:
