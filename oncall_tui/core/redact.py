@@ -1,7 +1,0 @@
-"""Moved to :mod:`oncall_tui.text.redact` (this alias goes once every importer uses the new home)."""
-
-import sys
-
-from oncall_tui.text import redact as _moved
-
-sys.modules[__name__] = _moved
