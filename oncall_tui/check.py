@@ -27,7 +27,10 @@ async def run_checks(
         await asyncio.gather(
             *(
                 probe_endpoint(kind, ep, env=env, transport=transport, allow_insecure=allow_insecure)
-                for kind, ep in context.configured_endpoints()
+                for kind, ep in [
+                    *context.configured_endpoints(),
+                    *(("alertmanager", peer) for peer in context.endpoints.alertmanagers[1:]),
+                ]
             )
         )
     )

@@ -93,22 +93,35 @@ class BackendSession:
         self.sources: dict[str, SourceState] = {}
         self.prometheus: PrometheusClient | None = None
         self.alertmanager: AlertmanagerClient | None = None
+        #: Every Alertmanager of the context by name (config order; the first is ``alertmanager``).
+        self.alertmanagers: dict[str, AlertmanagerClient] = {}
+        #: With several Alertmanagers, each member's own state (one down member is a badge, not
+        #: an outage: ``sources["alertmanager"]`` fails only when every member does).
+        self.members: dict[str, SourceState] = {}
+        #: Which members hold each alert (by fingerprint) and each silence (by id).
+        self.alert_origins: dict[str, tuple[str, ...]] = {}
+        self.silence_origins: dict[str, str] = {}
         self._setup_errors: dict[str, BackendError] = {}
+        members = context.endpoints.alertmanager_members()
         for kind, cls in (("prometheus", PrometheusClient), ("alertmanager", AlertmanagerClient)):
             endpoint = context.endpoint(kind)
             if endpoint is None:
                 continue
             self.sources[kind] = SourceState(kind, stale_after=stale_after, interval=interval)
-            try:
-                http = build_http_client(
-                    endpoint, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure
-                )
-            except BackendError as exc:
-                self._setup_errors[kind] = exc
-                continue
-            client = cls(http, follow_redirects=endpoint.follow_redirects, clock=clock)
-            client.on_retry = self._retry_reporter(kind)
-            setattr(self, kind, client)
+            for name, member in members if kind == "alertmanager" else [(kind, endpoint)]:
+                if len(members) > 1 and kind == "alertmanager":
+                    self.members[name] = SourceState(name, stale_after=stale_after, interval=interval)
+                try:
+                    http = build_http_client(member, kind=kind, env=env, transport=transport, allow_insecure=allow_insecure)
+                except BackendError as exc:
+                    self._setup_errors[name] = exc
+                    continue
+                client = cls(http, follow_redirects=member.follow_redirects, clock=clock)
+                client.on_retry = self._retry_reporter(name if name in self.members else kind)
+                if kind == "alertmanager":
+                    self.alertmanagers[name] = client  # type: ignore[assignment]
+                if getattr(self, kind) is None and member is endpoint:
+                    setattr(self, kind, client)
         #: Grafana (annotations): built when the context names a grafana endpoint.
         self.grafana: GrafanaClient | None = None
         self.grafana_error: BackendError | None = None
@@ -149,15 +162,27 @@ class BackendSession:
 
     def _retry_reporter(self, kind: str) -> Callable[[int, int, float, BackendError], None]:
         def report(attempt: int, max_attempts: int, delay: float, error: BackendError) -> None:
-            self.sources[kind].retrying(self.clock(), attempt, max_attempts, delay, str(error))
+            (self.members.get(kind) or self.sources[kind]).retrying(self.clock(), attempt, max_attempts, delay, str(error))
 
         return report
 
     async def aclose(self) -> None:
-        for client in (self.prometheus, self.alertmanager, self.grafana):
+        for client in (self.prometheus, *self.alertmanagers.values(), self.grafana):
             if client is not None:
                 await client.aclose()
         await self.drill.aclose()
+
+    def alertmanager_for(self, name: str | None = None, *, silence_id: str | None = None) -> tuple[str, AlertmanagerClient] | None:
+        """The Alertmanager a write goes to: ``name``; else the member holding ``silence_id``;
+        else the first healthy member (the first when none is)."""
+        if name is None and silence_id is not None:
+            name = self.silence_origins.get(silence_id)
+        if name is not None:
+            client = self.alertmanagers.get(name)
+            return (name, client) if client is not None else None
+        healthy = [n for n in self.alertmanagers if n not in self.members or self.members[n].error is None]
+        chosen = (healthy or list(self.alertmanagers) or [None])[0]
+        return (chosen, self.alertmanagers[chosen]) if chosen is not None else None
 
     # ---------------------------------------------------------------- fetching --
     def url_of(self, kind: str) -> str:
@@ -182,7 +207,7 @@ class BackendSession:
         async with lock:
             state = self.sources[kind]
             now = self.clock()
-            setup = self._setup_errors.get(kind)
+            setup = self._setup_errors.get(kind) if not (kind == "alertmanager" and self.members) else None
             if setup is not None:
                 state.failed(now, setup.badge, str(setup))
                 return True
@@ -243,15 +268,63 @@ class BackendSession:
         self._prom_warnings = [w for r in answers.values() for w in getattr(r, "warnings", [])]
 
     async def _refresh_alertmanager(self) -> None:
-        assert self.alertmanager is not None
-        alerts, silences = await asyncio.gather(self.alertmanager.alerts(), self.alertmanager.silences())
-        self._raw["am_alerts"], self._raw["silences"] = alerts, silences
+        if self.members:
+            await self._refresh_members()
+        else:
+            assert self.alertmanager is not None
+            alerts, silences = await asyncio.gather(self.alertmanager.alerts(), self.alertmanager.silences())
+            self._raw["am_alerts"], self._raw["silences"] = alerts, silences
         if not self._status_read:
             self._status_read = True
+            chosen = self.alertmanager_for()
             try:  # only how alerts group: a failure here leaves the default, never fails the refresh
-                self.route_group_by = route_group_by((await self.alertmanager.status()).config.original)
+                if chosen is not None:
+                    self.route_group_by = route_group_by((await chosen[1].status()).config.original)
             except Exception as exc:  # noqa: BLE001
                 log.info("alertmanager status unreadable (alerts group by the default): %s", exc)
+
+    async def _refresh_members(self) -> None:
+        """Every member at once; alerts deduplicated by fingerprint and silences by id, each
+        remembering which members hold it. Fails only when every member fails."""
+
+        async def one(name: str) -> tuple[list[Any], list[Any]]:
+            state = self.members[name]
+            state.started(self.clock())
+            try:
+                setup = self._setup_errors.get(name)
+                if setup is not None:
+                    raise setup
+                client = self.alertmanagers[name]
+                alerts, silences = await asyncio.gather(client.alerts(), client.silences())
+            except BackendError as exc:
+                state.failed(self.clock(), exc.badge, str(exc), retry_after=exc.retry_after)
+                raise
+            except Exception as exc:
+                state.failed(self.clock(), "ERROR", f"{name}: {type(exc).__name__}: {exc}"[:300])
+                raise
+            state.ok(self.clock())
+            return alerts, silences
+
+        names = list(self.members)
+        answers = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
+        good = [(n, a) for n, a in zip(names, answers, strict=True) if not isinstance(a, BaseException)]
+        if not good:
+            first = answers[0]
+            raise first if isinstance(first, BackendError) else BackendError(f"every alertmanager failed: {first}", source="alertmanager")
+        alerts: dict[str, Any] = {}
+        silences: dict[str, Any] = {}
+        origins: dict[str, list[str]] = {}
+        silence_origins: dict[str, str] = {}
+        for name, (member_alerts, member_silences) in good:
+            for alert in member_alerts:
+                alerts.setdefault(alert.fingerprint, alert)
+                origins.setdefault(alert.fingerprint, []).append(name)
+            for silence in member_silences:
+                silences.setdefault(silence.id, silence)
+                silence_origins.setdefault(silence.id, name)
+        self._raw["am_alerts"], self._raw["silences"] = list(alerts.values()), list(silences.values())
+        self.alert_origins = {fp: tuple(names) for fp, names in origins.items()}
+        self.silence_origins = silence_origins
 
     async def fetch_triage(self, time_range: TimeRange) -> TriageData:
         """Refresh every backend now (each on its own, concurrently) and assemble the view."""
@@ -271,7 +344,7 @@ class BackendSession:
     def _skew_warnings(self) -> list[str]:
         """R4.6: a server whose ``Date`` is far from our clock is said so on screen."""
         out = []
-        for client in (self.prometheus, self.alertmanager):
+        for client in (self.prometheus, *self.alertmanagers.values()):
             skew = client.clock_skew if client is not None else None
             if skew is not None and abs(skew) > SKEW_WARN_SECONDS:
                 way = "ahead of" if skew > 0 else "behind"
@@ -354,7 +427,13 @@ class BackendSession:
         self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]
     ) -> TriageData:
         raw = self._raw
-        alerts = merge_alerts(raw.get("am_alerts", []), raw.get("silences", []), raw.get("prom_alerts", []), cache=self._alert_cache)
+        alerts = merge_alerts(
+            raw.get("am_alerts", []),
+            raw.get("silences", []),
+            raw.get("prom_alerts", []),
+            cache=self._alert_cache,
+            origins=self.alert_origins if self.members else None,
+        )
         ranges = {
             signal: r.data
             for signal in queries

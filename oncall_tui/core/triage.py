@@ -165,6 +165,8 @@ class TriageAlert:
     fingerprint: str | None = None
     #: Where the alert came from (Prometheus' graph of its expression), as the server says.
     generator_url: str | None = None
+    #: The Alertmanagers holding it, when the context has several (empty otherwise).
+    origins: tuple[str, ...] = ()
 
     def age(self, now: datetime) -> float | None:
         return (now - self.starts_at).total_seconds() if self.starts_at else None
@@ -185,13 +187,15 @@ def merge_alerts(
     *,
     include_none: bool = False,
     cache: dict[str, TriageAlert] | None = None,
+    origins: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[TriageAlert]:
     """Alertmanager's alerts plus Prometheus' pending ones, grouped by severity then oldest first.
 
     Silenced alerts say who silenced them and until when; inhibited ones say by which alert.
     ``severity="none"`` alerts (Watchdog) are left out unless ``include_none``. ``cache`` (the
     last call's alerts by fingerprint, updated in place) lets an alert that did not change keep
-    its object: with 5,000 alerts most refreshes change few.
+    its object: with 5,000 alerts most refreshes change few. ``origins`` names the
+    Alertmanagers holding each alert (by fingerprint) when a context has several.
     """
     am_alerts = list(am_alerts)
     silence_by_id = {s.id: s for s in silences}
@@ -213,15 +217,17 @@ def merge_alerts(
             state = "inhibited"
             detail = "inhibited by " + ", ".join(name_by_fp.get(fp, fp[:8]) for fp in a.status.inhibited_by)
         hit = last.get(a.fingerprint)
+        where = origins.get(a.fingerprint, ()) if origins else ()
         if not (
             hit is not None
+            and hit.origins == where
             and hit.state_detail == detail
             and hit.state == state
             and hit.starts_at == a.starts_at
             and hit.generator_url == a.generator_url
             and hit.annotations == a.annotations
         ):
-            hit = _triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint, a.generator_url)
+            hit = _triage_alert(a.labels, a.annotations, state, detail, a.starts_at, a.fingerprint, a.generator_url, where)
         fresh[a.fingerprint] = hit
         out.append(hit)
     pending = [p for p in prom_alerts if p.state == "pending"]
@@ -262,6 +268,7 @@ def _triage_alert(
     starts_at: datetime | None,
     fingerprint: str | None,
     generator_url: str | None = None,
+    origins: tuple[str, ...] = (),
 ) -> TriageAlert:
     return TriageAlert(
         name=labels.get("alertname", "?"),
@@ -275,6 +282,7 @@ def _triage_alert(
         annotations=dict(annotations),
         fingerprint=fingerprint,
         generator_url=generator_url,
+        origins=origins,
     )
 
 

@@ -42,17 +42,20 @@ class SilenceFlow(_AlertFlow):
             created_by=self.incident.user,
             now_server=am.server_now,
             ticket_pattern=settings.silences.ticket_pattern,
+            targets=self.incident.alertmanager_names(),
         )
 
         def formed(request: SilenceRequest | None) -> None:
             if request is not None:
-                preview = silence_preview(am, request.spec)
+                preview = silence_preview(self.incident.alertmanager(request.target), request.spec)
                 self.confirm(preview, silence_target(request.spec.matchers), "Create silence", lambda _: self.create(request))
 
         self.app.push_screen(form, formed)
 
     async def create(self, request: SilenceRequest) -> None:
-        created = await self.incident.silence(request.spec, fingerprints=request.fingerprints, until_resolved=request.until_resolved)
+        created = await self.incident.silence(
+            request.spec, fingerprints=request.fingerprints, until_resolved=request.until_resolved, target=request.target
+        )
         until = f"until {created.ends_at:%H:%M} UTC"
         self.annotate("silence", silence_target(created.matchers), until)
         tell(self.app, Notice(f"silence {created.id} created {until}"))

@@ -239,15 +239,26 @@ class Incident:
         """Raises :class:`~oncall_tui.actions.core.ReadOnlyRefused` in a read-only context."""
         self.runner.check_allowed()
 
-    def alertmanager(self) -> AlertmanagerClient:
-        """This context's Alertmanager; raises :class:`Refused` when it has none."""
-        am = self.session.alertmanager
-        if am is None:
-            raise Refused("no Alertmanager configured in this context")
-        return am
+    def alertmanager(self, name: str | None = None, *, silence_id: str | None = None) -> AlertmanagerClient:
+        """The Alertmanager a write goes to: ``name``, else the one holding ``silence_id``, else
+        the first healthy one; raises :class:`Refused` when the context has none."""
+        chosen = self.session.alertmanager_for(name, silence_id=silence_id)
+        if chosen is None:
+            raise Refused("no Alertmanager configured in this context" if name is None else f"no Alertmanager named {name!r}")
+        return chosen[1]
 
-    async def silence(self, spec: SilenceSpec, *, fingerprints: Sequence[str] = (), until_resolved: bool = False) -> Silence:
-        created = await silences.silence(self.runner, self.alertmanager(), spec, fingerprints=fingerprints)
+    def alertmanager_names(self) -> list[str]:
+        """The members a silence may go to, the default (first healthy) first; empty with one."""
+        if not self.session.members:
+            return []
+        default = self.session.alertmanager_for()
+        names = list(self.session.alertmanagers)
+        return sorted(names, key=lambda n: n != (default[0] if default else None))
+
+    async def silence(
+        self, spec: SilenceSpec, *, fingerprints: Sequence[str] = (), until_resolved: bool = False, target: str | None = None
+    ) -> Silence:
+        created = await silences.silence(self.runner, self.alertmanager(target), spec, fingerprints=fingerprints)
         if until_resolved:
             self.silence_watch.expire_when_resolved(created.id, created.matchers)
         return created
@@ -269,7 +280,7 @@ class Incident:
         )
 
     async def expire(self, silence_id: str) -> None:
-        await silences.expire(self.runner, self.alertmanager(), silence_id)
+        await silences.expire(self.runner, self.alertmanager(silence_id=silence_id), silence_id)
 
     def rollback_plan(self, service: str, labels: Mapping[str, str]) -> rollback.RollbackPlan:
         """The rollback of ``service``; raises :class:`Refused` saying why there is none."""

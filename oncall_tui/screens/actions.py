@@ -152,6 +152,8 @@ class SilenceRequest:
     spec: SilenceSpec
     until_resolved: bool = False
     fingerprints: list[str] = field(default_factory=list)
+    #: The Alertmanager it goes to (None: the only one, or the first healthy).
+    target: str | None = None
 
 
 class SilenceForm(ModalScreen[SilenceRequest | None]):
@@ -186,8 +188,10 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
         created_by: str,
         now_server: Any,
         ticket_pattern: str | None = None,
+        targets: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.targets = list(targets)  # several Alertmanagers: where it goes (the default first)
         self.alert = alert
         self.alerts = list(alerts)
         self.created_by = created_by
@@ -212,6 +216,11 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
                 yield RadioButton("4h", id="preset-4h")
                 yield RadioButton("custom", id="preset-custom")
             yield Input("1h", placeholder="e.g. 90m, 2h30m, 1d", id="silence-duration", compact=small)
+            if len(self.targets) > 1:
+                yield Label("Send to (Alertmanager)")
+                with RadioSet(id="silence-target", compact=small):
+                    for i, name in enumerate(self.targets):
+                        yield RadioButton(_text(name, 60), value=i == 0)
             yield Label("Created by")
             yield Input(self.created_by, id="silence-created-by", compact=small)
             yield Label("Comment (required: why?)")
@@ -306,7 +315,11 @@ class SilenceForm(ModalScreen[SilenceRequest | None]):
             ticket_pattern=self.ticket_pattern,
         )
         fps = [a.fingerprint for a in affected(spec, self.alerts) if getattr(a, "fingerprint", None)]
-        return SilenceRequest(spec, self.query_one("#silence-until-resolved", Checkbox).value, fps)
+        target = None
+        if len(self.targets) > 1:
+            index = self.query_one("#silence-target", RadioSet).pressed_index
+            target = self.targets[index if 0 <= index < len(self.targets) else 0]
+        return SilenceRequest(spec, self.query_one("#silence-until-resolved", Checkbox).value, fps, target)
 
     def action_submit(self) -> None:
         try:

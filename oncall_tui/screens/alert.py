@@ -44,6 +44,9 @@ def alert_detail_text(alert: TriageAlert, now: datetime) -> Text:
     if alert.fingerprint:
         text.append("fingerprint ", style="bold")
         text.append(s(alert.fingerprint, 64) + "\n")
+    if alert.origins:
+        text.append("held by   ", style="bold")
+        text.append(s(", ".join(alert.origins), 300) + "\n")
     if alert.generator_url:
         text.append("source    ", style="bold")
         text.append(s(alert.generator_url, 2000) + "\n")

@@ -56,9 +56,14 @@ def header_state(shell: Shell) -> HeaderState:
     """The status header's line: context, read-only, range, refresh and each backend's badge."""
     incident = shell.incident
     now = incident.clock()
+    session = incident.session
+    sources = dict(session.sources)
+    if session.members:  # several Alertmanagers: a badge each (one down member is not an outage)
+        sources.pop("alertmanager", None)
+        sources.update(session.members)
     badges = [
         SourceBadge(name, src.status(now), format_age(src.age(now)), src.error or "", label=src.badge(now))
-        for name, src in incident.session.sources.items()
+        for name, src in sources.items()
     ]
     return HeaderState(
         context=incident.context.name,

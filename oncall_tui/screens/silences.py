@@ -86,17 +86,26 @@ class SilencesScreen(CursorKeys, ShellAccess, Screen):
 
     @work(exclusive=True, group="silences-load", exit_on_error=False)
     async def load(self) -> None:
-        am = self.incident.session.alertmanager
-        if am is None:
+        session = self.incident.session
+        if not session.alertmanagers:
             self.query_one("#silences-title", Static).update("SILENCES: no Alertmanager configured in this context")
             return
-        try:
-            found = await am.silences()
-            now = await ensure_server_clock(am)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            notify_error(self.app, "could not list silences", exc)
-            return
-        self.show(found, now)
+        found: dict[str, Silence] = {}
+        now = None
+        failures = []
+        for name, am in session.alertmanagers.items():  # every member: a per-region silence lives on one
+            try:
+                for silence in await am.silences():
+                    found.setdefault(silence.id, silence)
+                    session.silence_origins.setdefault(silence.id, name)
+                now = now or await ensure_server_clock(am)
+            except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+                failures.append((name, exc))
+        if failures and (now is None or len(session.alertmanagers) > 1):
+            name, exc = failures[0]
+            notify_error(self.app, "could not list silences" + (f" of {name}" if len(session.alertmanagers) > 1 else ""), exc)
+        if now is not None:
+            self.show(list(found.values()), now)
 
     def show(self, found: list[Silence], now) -> None:  # type: ignore[no-untyped-def]
         live = [s for s in found if s.status.state in ("active", "pending")]
@@ -170,10 +179,12 @@ class SilencesScreen(CursorKeys, ShellAccess, Screen):
         incident = self.incident
         if refuse_if_read_only(self.app, incident.read_only):
             return
-        chosen, am = self.selected(), incident.session.alertmanager
-        if chosen is None or am is None:
+        chosen = self.selected()
+        found = incident.session.alertmanager_for(silence_id=chosen.id) if chosen is not None else None
+        if chosen is None or found is None:
             self.app.notify("no silence selected", severity="warning", markup=False)
             return
+        am = found[1]
         preview = Preview.http(
             "DELETE",
             am.base_url.rstrip("/") + f"/api/v2/silence/{chosen.id}",
@@ -214,10 +225,12 @@ class SilencesScreen(CursorKeys, ShellAccess, Screen):
         incident = self.incident
         if refuse_if_read_only(self.app, incident.read_only):
             return
-        chosen, am = self.selected(), incident.session.alertmanager
-        if chosen is None or am is None:
+        chosen = self.selected()
+        found = incident.session.alertmanager_for(silence_id=chosen.id) if chosen is not None else None
+        if chosen is None or found is None:
             self.app.notify("no silence selected", severity="warning", markup=False)
             return
+        am = found[1]
         try:
             spec = extended_spec(chosen, EXTEND_BY, now_server=am.server_now())
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash

@@ -111,5 +111,7 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
         for kind, endpoint in context.configured_endpoints():
             endpoint._env = environ
             endpoint._auth_override = (context_name, kind) in overlay.auth_overrides
+        for peer in context.endpoints.alertmanagers[1:]:
+            peer._env = environ
     settings._warnings = [*overlay.warnings, *collect_warnings(settings, locator)]
     return settings

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -80,20 +81,53 @@ class Service(StrictModel):
         return self
 
 
+class PeerEndpoint(Endpoint):
+    """One member of ``alertmanagers`` (an HA pair, or one Alertmanager per region)."""
+
+    name: str | None = None
+    """How badges, alerts and the silence form call it (default: its host:port)."""
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        parts = urlsplit(self.url)
+        return parts.netloc.rpartition("@")[2] or self.url
+
+
 class Endpoints(StrictModel):
     """The datasources of one context; each optional."""
 
     prometheus: Endpoint | None = None
     alertmanager: Endpoint | None = None
+    alertmanagers: list[PeerEndpoint] = Field(default_factory=list)
+    """Several Alertmanagers (instead of ``alertmanager``): alerts deduplicated by fingerprint,
+    each member its own badge, a silence sent to the member chosen (default: the first healthy)."""
     loki: Endpoint | None = None
     tempo: Endpoint | None = None
     grafana: Endpoint | None = None
 
     @model_validator(mode="after")
     def _name_kinds(self) -> Endpoints:
+        if self.alertmanagers:
+            if self.alertmanager is not None:
+                raise invalid("give either 'alertmanager' or 'alertmanagers', not both", "alertmanagers")
+            names = [peer.display_name for peer in self.alertmanagers]
+            if len(set(names)) != len(names):
+                raise invalid("two alertmanagers have the same name: set 'name' on each", "alertmanagers")
+            self.alertmanager = self.alertmanagers[0]  # "the" Alertmanager wherever one is meant
         for kind, endpoint in self.items():
             endpoint._kind = kind
+        for peer in self.alertmanagers:
+            peer._kind = "alertmanager"
         return self
+
+    def alertmanager_members(self) -> list[tuple[str, Endpoint]]:
+        """(name, endpoint) of each Alertmanager: the members of ``alertmanagers``, or the one
+        ``alertmanager`` (named ``alertmanager``)."""
+        if self.alertmanagers:
+            return [(peer.display_name, peer) for peer in self.alertmanagers]
+        return [("alertmanager", self.alertmanager)] if self.alertmanager is not None else []
 
     def items(self) -> list[tuple[str, Endpoint]]:
         """Configured endpoints as ``(kind, Endpoint)`` in ENDPOINT_KINDS order."""
