@@ -1,5 +1,8 @@
 """Typed async client for the Alertmanager API v2, as recorded from Alertmanager 0.25.
 
+Bodies are decoded straight from bytes into typed models (``oncall_tui.models.alertmanager``,
+msgspec); a body of the wrong shape is a ``MalformedResponse`` naming the field.
+
 Reads retry like every read; writes (create/update/expire silence) never do: a retried POST
 can create a duplicate silence. Callers (``oncall_tui.actions``) own confirmation and audit.
 """
@@ -7,10 +10,8 @@ can create a duplicate silence. Callers (``oncall_tui.actions``) own confirmatio
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import pydantic
 
 from oncall_tui.clients.http import ApiClient, ApiResponse
 from oncall_tui.models.alertmanager import (
@@ -18,14 +19,16 @@ from oncall_tui.models.alertmanager import (
     AmAlert,
     AmStatus,
     Matcher,
-    PostSilenceResponse,
     Receiver,
     Silence,
     SilenceSpec,
     parse_alert_groups,
     parse_alerts,
     parse_am_error,
+    parse_am_status,
+    parse_post_silence_response,
     parse_receivers,
+    parse_silence,
     parse_silences,
 )
 
@@ -95,7 +98,7 @@ class AlertmanagerClient(ApiClient):
         return await self._read("/api/v2/silences", params or None, parse_silences)
 
     async def silence(self, silence_id: str) -> Silence:
-        return await self._read(f"/api/v2/silence/{_check_id(silence_id)}", None, Silence.model_validate)
+        return await self._read(f"/api/v2/silence/{_check_id(silence_id)}", None, parse_silence)
 
     async def create_silence(self, spec: SilenceSpec) -> str:
         """POST a new silence (never retried); returns its ID."""
@@ -115,27 +118,20 @@ class AlertmanagerClient(ApiClient):
 
     async def _post_silence(self, body: dict[str, Any]) -> str:
         response = await self.request("POST", "/api/v2/silences", json_body=body, idempotent=False)
-        data = await self.decode_json(response)
-        try:
-            return PostSilenceResponse.model_validate(data).silence_id
-        except pydantic.ValidationError as exc:
-            raise self.malformed(response, exc) from None
+        return (await self.decode_typed(response, parse_post_silence_response)).silence_id
 
     # ------------------------------------------------------------------- status --
     async def status(self) -> AmStatus:
-        return await self._read("/api/v2/status", None, AmStatus.model_validate)
+        return await self._read("/api/v2/status", None, parse_am_status)
 
     async def receivers(self) -> list[Receiver]:
         return await self._read("/api/v2/receivers", None, parse_receivers)
 
     # ----------------------------------------------------------------- plumbing --
-    async def _read(self, path: str, params: Any, parse: Any) -> Any:
+    async def _read(self, path: str, params: Any, parse: Callable[[bytes], Any]) -> Any:
+        """GET and decode: ``parse`` takes the body's bytes (see ``ApiClient.decode_typed``)."""
         response = await self.request("GET", path, params=params, idempotent=True)
-        data = await self.decode_json(response)
-        try:
-            return parse(data)
-        except (pydantic.ValidationError, ValueError, TypeError) as exc:
-            raise self.malformed(response, exc) from None
+        return await self.decode_typed(response, parse)
 
     def error_details(self, response: ApiResponse) -> tuple[str, str | None]:
         # Two shapes: {"code": 602, "message": ...} (422) and a bare JSON string (400/500).

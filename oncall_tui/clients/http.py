@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -41,6 +41,7 @@ from oncall_tui.clients.errors import (
     Timeout,
     clean_message,
 )
+from oncall_tui.models.common import ShapeError
 from oncall_tui.text.redact import redact_url
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ MAX_REDIRECTS = 5
 SKEW_WARN_SECONDS = 30.0
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -247,8 +249,35 @@ class ApiClient:
                 status=response.status,
             ) from None
 
+    async def decode_typed(self, response: ApiResponse, parse: Callable[[bytes], T]) -> T:
+        """``parse(body)`` (a models ``parse_*``: bytes straight to typed models, msgspec);
+        large bodies in a thread. A :class:`ShapeError` becomes :class:`MalformedResponse`:
+        naming the place for a wrong shape, never a value; for a body that is not JSON at all,
+        its content type and first characters as :meth:`decode_json` shows them."""
+        try:
+            if len(response.body) > THREAD_PARSE_BYTES:
+                return await asyncio.to_thread(parse, response.body)
+            return parse(response.body)
+        except ShapeError as exc:
+            raise self.malformed(response, exc) from None
+
     def malformed(self, response: ApiResponse, exc: Exception) -> MalformedResponse:
         """A MalformedResponse for a body that decoded but does not match the API's shape."""
+        if isinstance(exc, ShapeError):
+            if exc.syntax:
+                if exc.detail.endswith("deeply"):
+                    message = exc.detail
+                elif response.content_type == "application/json":
+                    message = f"malformed JSON body: {exc.detail}"
+                else:
+                    message = (
+                        f"expected JSON, got {response.content_type or 'no content type'}: "
+                        f"{response.text(MAX_BODY_CHARS)}"
+                    )
+            else:
+                where = f" at {exc.path}" if exc.path else ""
+                message = f"unexpected response shape{where}: {exc.detail}"
+            return MalformedResponse(message, source=self.name, status=response.status)
         detail = exc.errors()[0] if hasattr(exc, "errors") and exc.errors() else {}
         where = ".".join(str(p) for p in detail.get("loc", ())) if detail else ""
         msg = detail.get("msg", type(exc).__name__) if detail else str(exc)

@@ -1,4 +1,9 @@
-"""Typed async client for the Prometheus HTTP API (v1), as recorded from Prometheus 2.42."""
+"""Typed async client for the Prometheus HTTP API (v1), as recorded from Prometheus 2.42.
+
+Bodies are decoded straight from bytes (``oncall_tui.models.prometheus``, msgspec): the
+envelope first, leaving ``data`` encoded, then ``data`` by the endpoint's typed parser. A body
+of the wrong shape is a ``MalformedResponse`` naming the field (``$.data.result[0].value``).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-import pydantic
-
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.http import ApiClient, ApiResponse, RetryPolicy
+from oncall_tui.models.common import ShapeError
 from oncall_tui.models.prometheus import (
-    AlertsData,
     BuildInfo,
     ExemplarSeries,
     PromAlert,
-    PromErrorBody,
     QueryData,
     RulesData,
+    parse_buildinfo,
+    parse_envelope,
+    parse_error_body,
     parse_exemplars,
+    parse_prom_alerts,
     parse_query_data,
+    parse_rules,
     parse_series,
     parse_str_list,
 )
@@ -101,12 +108,12 @@ class PrometheusClient(ApiClient):
     # ------------------------------------------------------------------- alerts --
     async def alerts(self, *, retry: RetryPolicy | None = None) -> list[PromAlert]:
         """Firing and pending alerts as Prometheus sees them (no external labels)."""
-        result = await self._call("/api/v1/alerts", None, AlertsData.model_validate, retry=retry)
+        result = await self._call("/api/v1/alerts", None, parse_prom_alerts, retry=retry)
         return list(result.data.alerts)
 
     async def rules(self, *, type: str | None = None) -> RulesData:
         """Rule groups; ``type`` is ``alert`` or ``record``."""
-        result = await self._call("/api/v1/rules", {"type": type}, RulesData.model_validate)
+        result = await self._call("/api/v1/rules", {"type": type}, parse_rules)
         return result.data
 
     # --------------------------------------------------------------- metadata --
@@ -138,7 +145,7 @@ class PrometheusClient(ApiClient):
         return (await self._call("/api/v1/series", params, parse_series, post=True)).data
 
     async def buildinfo(self) -> BuildInfo:
-        return (await self._call("/api/v1/status/buildinfo", None, BuildInfo.model_validate)).data
+        return (await self._call("/api/v1/status/buildinfo", None, parse_buildinfo)).data
 
     # ----------------------------------------------------------------- plumbing --
     async def _call(
@@ -152,24 +159,20 @@ class PrometheusClient(ApiClient):
             response = await self.request("POST", path, form=clean, idempotent=True, retry=retry)
         else:
             response = await self.request("GET", path, params=clean or None, idempotent=True, retry=retry)
-        body = await self.decode_json(response)
-        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
-            raise self.malformed(response, ValueError("missing {status: success, data} envelope"))
-        try:
-            data = parse(body["data"])
-        except (pydantic.ValidationError, ValueError, TypeError) as exc:
-            raise self.malformed(response, exc) from None
-        return PromResult(
-            data=data,
-            warnings=[str(w) for w in body.get("warnings") or []],
-            infos=[str(i) for i in body.get("infos") or []],
-        )
+        def decode(body: bytes) -> PromResult[Any]:
+            data, warnings, infos = parse_envelope(body)
+            try:
+                return PromResult(data=parse(data), warnings=warnings, infos=infos)
+            except ShapeError as exc:
+                raise exc.within("$.data") from None
+
+        return await self.decode_typed(response, decode)
 
     def error_details(self, response: ApiResponse) -> tuple[str, str | None]:
         if response.content_type == "application/json":
             try:
-                err = PromErrorBody.model_validate_json(response.body)
-            except (pydantic.ValidationError, ValueError):
+                err = parse_error_body(response.body)
+            except ValueError:
                 pass
             else:
                 return err.error, err.error_type
@@ -181,4 +184,4 @@ class PrometheusClient(ApiClient):
         return error.error_type != "timeout"
 
 
-__all__ = ["READ_POST_PATHS", "PrometheusClient", "PromResult", "is_write"]
+__all__ = ["READ_POST_PATHS", "PromResult", "PrometheusClient", "is_write"]

@@ -1,7 +1,10 @@
 """Models of the Prometheus HTTP API (v1), as served by Prometheus 2.42.
 
-They parse the ``data`` part of the ``{status, data, warnings?, infos?}`` envelope (the client
-unwraps it), plus :class:`PromErrorBody` for error bodies. Shapes follow
+The ``parse_*`` functions take the ``data`` part of the ``{status, data, warnings?, infos?}``
+envelope (:func:`parse_envelope` splits it off the body without decoding it) as bytes /
+``msgspec.Raw`` or as already-decoded JSON data; msgspec decodes it into wire structs (bottom
+of this module), which are built into the pydantic models without validating twice. Plus
+:class:`PromErrorBody` for error bodies. Shapes follow
 ``shared/fixtures/prometheus``: sample values are strings (``"NaN"``, ``"+Inf"``), alert
 values are Go ``%e`` strings, timestamps are Unix seconds as JSON numbers.
 """
@@ -13,15 +16,33 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, SkipValidation, Tag, TypeAdapter, field_validator, model_validator
+import msgspec
+from msgspec import UNSET, UnsetType
+from pydantic import (
+    Discriminator,
+    SkipValidation,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from oncall_tui.models.common import (
-    ADAPTER_CONFIG,
     ApiModel,
     BuildInfo,
     LabelSet,
     PromFloat,
+    ShapeError,
+    Wire,
+    build_model,
+    set_extra,
+    set_fields_set,
+    set_private,
+    decode_wire,
+    model_from_wire,
+    parse_buildinfo,
     parse_prom_float,
+    parse_time,
+    paused_for,
 )
 
 __all__ = [
@@ -45,8 +66,13 @@ __all__ = [
     "StringValue",
     "VectorResult",
     "VectorSeries",
+    "parse_buildinfo",
+    "parse_envelope",
+    "parse_error_body",
     "parse_exemplars",
+    "parse_prom_alerts",
     "parse_query_data",
+    "parse_rules",
     "parse_series",
     "parse_str_list",
 ]
@@ -138,9 +164,9 @@ def _sample(timestamp: float, value: float, _new=object.__new__, _set=object.__s
     """
     obj = _new(Sample)
     _set(obj, "__dict__", {"timestamp": timestamp, "value": value})
-    _set(obj, "__pydantic_fields_set__", set(_SAMPLE_FIELDS))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    set_fields_set(obj, set(_SAMPLE_FIELDS))
+    set_extra(obj, None)
+    set_private(obj, None)
     return obj
 
 
@@ -226,14 +252,6 @@ QueryData = Annotated[
         custom_error_message="resultType must be vector, matrix, scalar or string",
     ),
 ]
-_QUERY_DATA = TypeAdapter(QueryData, config=ADAPTER_CONFIG)
-
-
-def parse_query_data(data: Any) -> QueryData:
-    """Parse the ``data`` of a query / query_range response; raises ``ValidationError``."""
-    return _QUERY_DATA.validate_python(data)
-
-
 class PromAlert(ApiModel):
     """An alert from ``/api/v1/alerts`` or a rule's ``alerts``.
 
@@ -350,33 +368,383 @@ class ExemplarSeries(ApiModel):
     exemplars: list[Exemplar]
 
 
-_EXEMPLARS = TypeAdapter(list[ExemplarSeries], config=ADAPTER_CONFIG)
-
-
-def parse_exemplars(data: Any) -> list[ExemplarSeries]:
-    """Parse the ``data`` list of ``/api/v1/query_exemplars``."""
-    return _EXEMPLARS.validate_python(data)
-
-
-
-
-_STR_LIST = TypeAdapter(list[str], config=ADAPTER_CONFIG)
-_SERIES = TypeAdapter(list[LabelSet], config=ADAPTER_CONFIG)
-
-
-def parse_str_list(data: Any) -> list[str]:
-    """Parse the ``data`` of ``/api/v1/labels`` or ``/api/v1/label/<name>/values``."""
-    return _STR_LIST.validate_python(data)
-
-
-def parse_series(data: Any) -> list[dict[str, str]]:
-    """Parse the ``data`` of ``/api/v1/series``: one label set per series."""
-    return _SERIES.validate_python(data)
-
-
 class PromErrorBody(ApiModel):
     """Error body (HTTP 400 ``bad_data``, 422 ``execution``, 503 ``timeout``)."""
 
     status: Literal["error"]
     error_type: str
     error: str
+
+
+# --------------------------------------------------------------- response decoding --
+# Wire structs: the JSON as Prometheus sends it. Sample values stay ``str | float`` and go
+# through ``parse_prom_float`` (Go spellings: "NaN", "+Inf", "1e-07"); times stay strings and go
+# through ``parse_time`` (RFC 3339 with nanoseconds, truncated to microseconds). Fields with a
+# model default are UNSET when absent, so ``model_fields_set`` matches what pydantic recorded.
+
+_Pair = tuple[float, str | float]
+
+
+class _WEnvelope(Wire):
+    status: Any = None
+    data: msgspec.Raw | UnsetType = UNSET
+    warnings: Any = None
+    infos: Any = None
+
+
+class _WVectorSeries(Wire):
+    metric: dict[str, str]
+    value: _Pair
+
+
+class _WMatrixSeries(Wire):
+    metric: dict[str, str]
+    values: list[_Pair]
+
+
+class _WVector(Wire, tag_field="resultType", tag="vector"):
+    result: list[_WVectorSeries]
+    stats: dict[str, Any] | None | UnsetType = UNSET
+
+
+class _WMatrix(Wire, tag_field="resultType", tag="matrix"):
+    result: list[_WMatrixSeries]
+    stats: dict[str, Any] | None | UnsetType = UNSET
+
+
+class _WScalar(Wire, tag_field="resultType", tag="scalar"):
+    result: _Pair
+    stats: dict[str, Any] | None | UnsetType = UNSET
+
+
+class _WString(Wire, tag_field="resultType", tag="string"):
+    result: tuple[float, str]
+    stats: dict[str, Any] | None | UnsetType = UNSET
+
+
+class _WPromAlert(Wire):
+    labels: dict[str, str]
+    state: Literal["firing", "pending", "inactive"]
+    value: str | float
+    annotations: dict[str, str] | UnsetType = UNSET
+    active_at: str | None | UnsetType = UNSET
+
+
+class _WAlertsData(Wire):
+    alerts: list[_WPromAlert]
+
+
+class _WAlertingRule(Wire, tag_field="type", tag="alerting"):
+    name: str
+    query: str
+    duration: float
+    health: str
+    evaluation_time: float
+    last_evaluation: str
+    state: str
+    keep_firing_for: float | UnsetType = UNSET
+    labels: dict[str, str] | UnsetType = UNSET
+    annotations: dict[str, str] | UnsetType = UNSET
+    alerts: list[_WPromAlert] | UnsetType = UNSET
+    last_error: str | None | UnsetType = UNSET
+
+
+class _WRecordingRule(Wire, tag_field="type", tag="recording"):
+    name: str
+    query: str
+    health: str
+    evaluation_time: float
+    last_evaluation: str
+    labels: dict[str, str] | UnsetType = UNSET
+    last_error: str | None | UnsetType = UNSET
+
+
+class _WRuleGroup(Wire):
+    name: str
+    file: str
+    interval: float
+    evaluation_time: float
+    last_evaluation: str
+    rules: list[_WAlertingRule | _WRecordingRule]
+    limit: int | UnsetType = UNSET
+
+
+class _WRulesData(Wire):
+    groups: list[_WRuleGroup]
+
+
+class _WExemplar(Wire):
+    labels: dict[str, str]
+    value: str | float
+    timestamp: float
+
+
+class _WExemplarSeries(Wire):
+    series_labels: dict[str, str]
+    exemplars: list[_WExemplar]
+
+
+class _WErrorBody(Wire):
+    status: Literal["error"]
+    error_type: str
+    error: str
+
+
+_QUERY_T = _WVector | _WMatrix | _WScalar | _WString
+_EXEMPLARS_T = list[_WExemplarSeries]
+_STR_LIST_T = list[str]
+_SERIES_T = list[dict[str, str]]
+_ENVELOPE = msgspec.json.Decoder(_WEnvelope)
+_QUERY = msgspec.json.Decoder(_QUERY_T)
+_ALERTS = msgspec.json.Decoder(_WAlertsData)
+_RULES = msgspec.json.Decoder(_WRulesData)
+_EXEMPLARS = msgspec.json.Decoder(_EXEMPLARS_T)
+_STR_LIST = msgspec.json.Decoder(_STR_LIST_T)
+_SERIES = msgspec.json.Decoder(_SERIES_T)
+_ERROR = msgspec.json.Decoder(_WErrorBody)
+
+
+def _strings(value: Any) -> list[str]:
+    """``warnings``/``infos``: a list of strings (anything else is shown as one string)."""
+    if not value:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def parse_envelope(body: Any) -> tuple[msgspec.Raw, list[str], list[str]]:
+    """Split a response body into its still-encoded ``data``, ``warnings`` and ``infos``.
+
+    Raises :class:`ShapeError` unless the body is ``{"status": "success", "data": ...}``.
+    """
+    env = decode_wire(_ENVELOPE, _WEnvelope, body)
+    if env.status != "success" or env.data is UNSET:
+        raise ShapeError("missing {status: success, data} envelope")
+    return env.data, _strings(env.warnings), _strings(env.infos)
+
+
+def _bad_value(path: str) -> ShapeError:
+    return ShapeError("Expected a Prometheus float (a number or a string such as \"NaN\")", path)
+
+
+def _pair_sample(pair: tuple[float, Any], path: str) -> Sample:
+    try:
+        return _sample(pair[0], parse_prom_float(pair[1]))
+    except ValueError:
+        raise _bad_value(path + "[1]") from None
+
+
+def _samples(pairs: list[tuple[float, Any]], where: str, _parse: Any = parse_prom_float) -> list[Sample]:
+    """Samples of one matrix series (~18,000 points a refresh of 50 services)."""
+    new, set_ = object.__new__, object.__setattr__
+    out = []
+    append = out.append
+    j = 0
+    try:
+        for j, (ts, v) in enumerate(pairs):
+            obj = new(Sample)
+            set_(obj, "__dict__", {"timestamp": ts, "value": _parse(v)})
+            set_fields_set(obj, set(_SAMPLE_FIELDS))
+            set_extra(obj, None)
+            set_private(obj, None)
+            append(obj)
+    except ValueError:
+        raise _bad_value(f"{where}[{j}][1]") from None
+    return out
+
+
+def _with_stats(cls: Any, kind: str, result: Any, stats: Any) -> Any:
+    fields = {"result_type", "result"}
+    if stats is UNSET:
+        stats = None
+    else:
+        fields.add("stats")
+    return build_model(cls, {"result_type": kind, "result": result, "stats": stats}, fields)
+
+
+def _query_from_wire(w: Any) -> QueryData:
+    if type(w) is _WMatrix:
+        return _with_stats(
+            MatrixResult,
+            "matrix",
+            [
+                build_model(
+                    MatrixSeries,
+                    {"metric": s.metric, "values": _samples(s.values, f"$.result[{i}].values")},
+                    {"metric", "values"},
+                )
+                for i, s in enumerate(w.result)
+            ],
+            w.stats,
+        )
+    if type(w) is _WVector:
+        return _with_stats(
+            VectorResult,
+            "vector",
+            [
+                build_model(
+                    VectorSeries,
+                    {"metric": s.metric, "value": _pair_sample(s.value, f"$.result[{i}].value")},
+                    {"metric", "value"},
+                )
+                for i, s in enumerate(w.result)
+            ],
+            w.stats,
+        )
+    if type(w) is _WScalar:
+        return _with_stats(ScalarResult, "scalar", _pair_sample(w.result, "$.result"), w.stats)
+    ts, text = w.result
+    value = build_model(StringValue, {"timestamp": ts, "value": text}, set(_SAMPLE_FIELDS))
+    return _with_stats(StringResult, "string", value, w.stats)
+
+
+def parse_query_data(data: Any) -> QueryData:
+    """Parse the ``data`` of a query / query_range response (bytes or decoded data).
+
+    Raises :class:`ShapeError` (a ``ValueError`` naming the place, never a value).
+    """
+    with paused_for(data):
+        return _query_from_wire(decode_wire(_QUERY, _QUERY_T, data))
+
+
+def _time_or_none(value: Any, path: str) -> Any:
+    if value is UNSET or value is None:
+        return value
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise ShapeError("Expected an RFC 3339 time", path) from None
+
+
+def _prom_alerts(
+    wires: list[_WPromAlert], where: str, _new: Any = object.__new__, _set: Any = object.__setattr__
+) -> list[PromAlert]:
+    """Models from wire alerts (as many as Alertmanager has: the same hot path)."""
+    out = []
+    append = out.append
+    times: dict[str, datetime] = {}
+    get_time = times.get
+    all_fields = frozenset({"labels", "state", "value", "annotations", "active_at"})
+    for i, w in enumerate(wires):
+        try:
+            value = parse_prom_float(w.value)
+        except ValueError:
+            raise _bad_value(f"{where}[{i}].value") from None
+        annotations = w.annotations
+        active_at = w.active_at
+        if annotations is UNSET or active_at is UNSET:
+            fields = {"labels", "state", "value"}
+            if annotations is UNSET:
+                annotations = {}
+            else:
+                fields.add("annotations")
+            if active_at is UNSET:
+                active_at = None
+            else:
+                fields.add("active_at")
+        else:
+            fields = set(all_fields)
+        if active_at is not None:
+            s = active_at
+            active_at = get_time(s)
+            if active_at is None:
+                try:
+                    active_at = times[s] = parse_time(s)
+                except ValueError:
+                    raise ShapeError("Expected an RFC 3339 time", f"{where}[{i}].activeAt") from None
+        alert = _new(PromAlert)
+        _set(
+            alert,
+            "__dict__",
+            {
+                "labels": w.labels,
+                "annotations": annotations,
+                "state": w.state,
+                "active_at": active_at,
+                "value": value,
+            },
+        )
+        set_fields_set(alert, fields)
+        set_extra(alert, None)
+        set_private(alert, None)
+        append(alert)
+    return out
+
+
+def parse_prom_alerts(data: Any) -> AlertsData:
+    """Parse the ``data`` of ``/api/v1/alerts`` (bytes or decoded data)."""
+    with paused_for(data):
+        w = decode_wire(_ALERTS, _WAlertsData, data)
+        return build_model(AlertsData, {"alerts": _prom_alerts(w.alerts, "$.alerts")}, {"alerts"})
+
+
+def _rule(w: Any, where: str) -> Rule:
+    last = _time_or_none(w.last_evaluation, f"{where}.lastEvaluation")
+    if type(w) is _WAlertingRule:
+        alerts = w.alerts if w.alerts is UNSET else _prom_alerts(w.alerts, f"{where}.alerts")
+        return model_from_wire(AlertingRule, w, type="alerting", alerts=alerts, last_evaluation=last)
+    return model_from_wire(RecordingRule, w, type="recording", last_evaluation=last)
+
+
+def parse_rules(data: Any) -> RulesData:
+    """Parse the ``data`` of ``/api/v1/rules`` (bytes or decoded data)."""
+    w = decode_wire(_RULES, _WRulesData, data)
+    groups = []
+    for i, g in enumerate(w.groups):
+        where = f"$.groups[{i}]"
+        groups.append(
+            model_from_wire(
+                RuleGroup,
+                g,
+                last_evaluation=_time_or_none(g.last_evaluation, f"{where}.lastEvaluation"),
+                rules=[_rule(r, f"{where}.rules[{j}]") for j, r in enumerate(g.rules)],
+            )
+        )
+    return build_model(RulesData, {"groups": groups}, {"groups"})
+
+
+def parse_exemplars(data: Any) -> list[ExemplarSeries]:
+    """Parse the ``data`` list of ``/api/v1/query_exemplars`` (bytes or decoded data)."""
+    out = []
+    for i, s in enumerate(decode_wire(_EXEMPLARS, _EXEMPLARS_T, data)):
+        exemplars = []
+        for j, e in enumerate(s.exemplars):
+            try:
+                value = parse_prom_float(e.value)
+            except ValueError:
+                raise _bad_value(f"$[{i}].exemplars[{j}].value") from None
+            exemplars.append(
+                build_model(
+                    Exemplar,
+                    {"labels": e.labels, "value": value, "timestamp": e.timestamp},
+                    {"labels", "value", "timestamp"},
+                )
+            )
+        out.append(
+            build_model(
+                ExemplarSeries,
+                {"series_labels": s.series_labels, "exemplars": exemplars},
+                {"series_labels", "exemplars"},
+            )
+        )
+    return out
+
+
+def parse_str_list(data: Any) -> list[str]:
+    """Parse the ``data`` of ``/api/v1/labels`` or ``/api/v1/label/<name>/values``."""
+    return decode_wire(_STR_LIST, _STR_LIST_T, data)
+
+
+def parse_series(data: Any) -> list[dict[str, str]]:
+    """Parse the ``data`` of ``/api/v1/series``: one label set per series."""
+    with paused_for(data):
+        return decode_wire(_SERIES, _SERIES_T, data)
+
+
+def parse_error_body(data: Any) -> PromErrorBody:
+    """Parse an error body ``{"status": "error", "errorType", "error"}``."""
+    w = decode_wire(_ERROR, _WErrorBody, data)
+    return build_model(
+        PromErrorBody,
+        {"status": w.status, "error_type": w.error_type, "error": w.error},
+        {"status", "error_type", "error"},
+    )
