@@ -7,8 +7,8 @@ ANSI colours, model-router zap JSON and feature-store logfmt, in 14 streams
 (service x pod x level), newest first per stream as Loki answers ``direction=backward``, in the
 ``categorize-labels`` form (``--merged`` for the default form). Then measures:
 
-- load: ``json.loads`` + :func:`parse_loki_query_data` + :meth:`LogBuffer.extend_newer`
-  (``load(body)``), and the same through the real ``LokiClient`` over an
+- load: :func:`decode_query_body` (bytes straight to entries, msgspec, the GC paused) +
+  :meth:`LogBuffer.extend_newer` (``load(body)``), and the same through the real ``LokiClient`` over an
   ``httpx.MockTransport`` (``load_via_client(body)``);
 - filter: one keystroke = one :meth:`LogBuffer.filter` call, over the successive prefixes of
   ``"cuda out of memory. tried to allocate"`` (30 keystrokes, as typed), and the same prefixes
@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from oncall_tui.core.logs.buffer import LogBuffer
 from oncall_tui.core.logs.patterns import group_patterns
-from oncall_tui.models.loki import StreamsResult, gc_paused, parse_loki_query_data
+from oncall_tui.models.loki import StreamsResult, decode_query_body
 
 QUERY = "cuda out of memory. tried to allocate"
 KEYSTROKES = 30
@@ -186,11 +186,8 @@ def make_body(n: int = 100_000, *, seed: int = 20260822, categorized: bool = Tru
 
 def load(body: bytes, *, max_entries: int | None = None) -> LogBuffer:
     """Decode, parse and load a query_range body into a LogBuffer (what the logs view does:
-    ``LokiClient`` decodes a large body with the GC paused, as here)."""
-    with gc_paused():
-        decoded = json.loads(body)
-    data = parse_loki_query_data(decoded["data"])
-    del decoded
+    ``LokiClient`` decodes the bytes straight to entries, the GC paused for a big body)."""
+    data = decode_query_body(body).data
     assert isinstance(data, StreamsResult)
     buffer = LogBuffer(max_entries=max_entries or max(len(data.entries), 1))
     buffer.extend_newer(data.entries)
@@ -299,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     assert buffer is not None
     _, t_client = _timed(load_via_client, body)
     print(
-        f"load (json + parse + LogBuffer), median of {args.runs}: {statistics.median(loads) * 1000:7.1f} ms "
+        f"load (decode + LogBuffer), median of {args.runs}: {statistics.median(loads) * 1000:7.1f} ms "
         f"(min {min(loads) * 1000:.1f}, max {max(loads) * 1000:.1f}); goal <= {GOALS['load_ms']:.0f} ms"
     )
     print(f"load through LokiClient + MockTransport:        {t_client * 1000:7.1f} ms")

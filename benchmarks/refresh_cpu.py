@@ -83,11 +83,11 @@ class Breakdown:
         from oncall_tui.screens.triage import TriageScreen
         from oncall_tui.widgets.tables import AlertsTable, SignalsTable
 
-        self.wrap(http, "_decode_json", "json.loads of the 9 bodies")
-        self.wrap(
-            prom, "parse_query_data", "pydantic parse_query_data (6 range bodies)"
-        )
-        self.wrap(am, "parse_alerts", "pydantic parse_alerts")
+        self.wrap(http, "_decode_json", "json.loads (bodies not decoded by msgspec)")
+        self.wrap(prom, "parse_envelope", "msgspec Prometheus envelopes (all bodies)")
+        self.wrap(prom, "parse_query_data", "msgspec parse_query_data (instant + range)")
+        self.wrap(prom, "parse_prom_alerts", "msgspec Prometheus /api/v1/alerts")
+        self.wrap(am, "parse_alerts", "msgspec Alertmanager parse_alerts")
         self.wrap(
             BackendSession,
             "_assemble",

@@ -636,20 +636,22 @@ async def test_echo_that_is_not_tempo_is_a_bad_response() -> None:
     [
         ([], "not an object"),
         ({"nope": 1}, "none of 'trace', 'batches', 'resourceSpans'"),
-        ({"batches": {"a": 1}}, "batches is a dict, not a list"),
-        ({"batches": [5]}, "batches[0] is not an object"),
+        ({"batches": {"a": 1}}, "batches is an object, not a list or null"),
+        ({"batches": [5]}, "batches[0] is an integer, not an object"),
         ({"batches": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "1"}]}]}]}, "spans[0]: spanId is missing"),
         ({"batches": [{"scopeSpans": [{"spans": [{"spanId": "!!"}]}]}]}, "spans[0]: spanId: id is neither hex nor base64 of 8 bytes"),
         ({"batches": [{"scopeSpans": [{"spans": [{"spanId": "AAAAAAAAAAE="}]}]}]}, "startTimeUnixNano is missing"),
         (
             {"batches": [{"scopeSpans": [{"spans": [{"spanId": "AAAAAAAAAAE=", "startTimeUnixNano": "1", "endTimeUnixNano": "2", "status": "bad"}]}]}]},
-            "spans[0]: malformed span (AttributeError)",
+            "batches[0].scopeSpans[0].spans[0].status is a string, not an object or null",
         ),
         (
             {"batches": [{"scopeSpans": [{"spans": [{"spanId": "AAAAAAAAAAE=", "startTimeUnixNano": "1", "endTimeUnixNano": "2", "events": [{"name": "x"}]}]}]}]},
             "events[0].timeUnixNano is missing",
         ),
-        ({"trace": []}, "'trace' is a list"),
+        ({"trace": []}, "trace is a list, not an object or null"),
+        (b"{\"batches\": [", "trace response is not valid JSON (Input data was truncated)"),
+        ({"batches": [{"scopeSpans": [{"spans": [{"spanId": "AAAAAAAAAAE=", "startTimeUnixNano": "sekrit"}]}]}]}, "startTimeUnixNano is not an integer (str)"),
     ],
 )
 def test_malformed_trace_bodies_raise_a_value_error_saying_where(body: Any, words: str) -> None:
@@ -657,6 +659,7 @@ def test_malformed_trace_bodies_raise_a_value_error_saying_where(body: Any, word
         parse_trace(body)
     assert isinstance(info.value, ValueError)
     assert words in str(info.value)
+    assert "sekrit" not in str(info.value)
 
 
 def test_odd_but_valid_values_are_tolerated() -> None:

@@ -48,8 +48,10 @@ from oncall_tui.models.loki import (
     IndexStats,
     LogEntry,
     LogPattern,
+    LokiFormatError,
     LokiQueryData,
     StreamsResult,
+    decode_query_body,
     gc_paused,
     parse_detected_field_values,
     parse_detected_fields,
@@ -305,11 +307,9 @@ class LokiClient(ApiClient):
         with gc_paused():
             return await super().decode_json(response)
 
-    async def _get(self, path: str, params: dict[str, Any] | None, *, query: bool = False) -> tuple[ApiResponse, Any]:
+    async def _get(self, path: str, params: dict[str, Any] | None) -> tuple[ApiResponse, Any]:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, [])}
-        response = await self.request(
-            "GET", path, params=clean or None, idempotent=True, headers=CATEGORIZE_LABELS if query else None
-        )
+        response = await self.request("GET", path, params=clean or None, idempotent=True)
         return response, await self.decode_json(response)
 
     async def _parse(self, response: ApiResponse, parse: Callable[[Any], Any], data: Any) -> Any:
@@ -327,12 +327,26 @@ class LokiClient(ApiClient):
         return "data" in body, body.get("data")
 
     async def _query(self, path: str, params: dict[str, Any]) -> LokiResult[LokiQueryData]:
-        response, body = await self._get(path, params, query=True)
-        has_data, data = self._unwrap(response, body)
-        if not has_data:
+        """A log or metric query: the body is decoded straight from bytes (log lines never exist
+        as JSON objects; the GC paused for a big body), in a worker thread for a big one."""
+        clean = {k: v for k, v in params.items() if v not in (None, [])}
+        response = await self.request("GET", path, params=clean or None, idempotent=True, headers=CATEGORIZE_LABELS)
+        try:
+            if len(response.body) > THREAD_PARSE_BYTES:
+                decoded = await asyncio.to_thread(decode_query_body, response.body)
+            else:
+                decoded = decode_query_body(response.body)
+        except LokiFormatError as exc:
+            if exc.syntax:
+                await self.decode_json(response)  # raises its MalformedResponse (status, type, first chars)
+            raise self.malformed(response, exc) from None
+        except (pydantic.ValidationError, ValueError, TypeError) as exc:
+            raise self.malformed(response, exc) from None
+        if decoded.status != "success":
+            raise self.malformed(response, ValueError("missing {status: success} envelope"))
+        if not decoded.has_data:
             raise self.malformed(response, ValueError("query response has no data"))
-        parsed = await self._parse(response, parse_loki_query_data, data)
-        return LokiResult(data=parsed, warnings=_strings(body.get("warnings")) + _strings(data.get("warnings")))
+        return LokiResult(data=decoded.data, warnings=_strings(decoded.warnings) + _strings(decoded.data_warnings))
 
     async def _enveloped(
         self, path: str, params: dict[str, Any] | None, parse: Callable[[Any], Any], *, default: Any = ...

@@ -9,20 +9,25 @@
   :class:`RateLimited` and retried like every idempotent read (R4.2).
 - Time parameters are unix **seconds** (Loki's are nanoseconds): start is rounded down and
   end up, so the window always covers what was asked.
-- Large bodies are decoded and parsed in a worker thread so the UI keeps painting.
+- Trace bodies are decoded straight from bytes into typed structs (msgspec; the GC paused for a
+  big one); large bodies in a worker thread so the UI keeps painting. A trace by id may be
+  bigger than other answers (:attr:`TempoClient.trace_max_bytes`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
+import httpx
 import pydantic
 
 from oncall_tui.clients.errors import MAX_BODY_CHARS, NotFound
@@ -45,6 +50,8 @@ ACCEPT_JSON = {"Accept": "application/json"}
 _SCOPE_PREFIX = re.compile(r"^(?:resource|span|event|link|instrumentation)\.")
 _RANGE_LIMIT = re.compile(r"\b(?:range|duration)\b[^.]*\bexceed", re.IGNORECASE)
 _LOGFMT_BARE = re.compile(r'[^\s="\\]+')
+#: The byte cap of the request being read, where it differs from the client's (a trace by id).
+_READ_CAP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tempo_read_cap", default=None)
 
 
 def _seconds(value: Time | None, *, up: bool = False) -> str | None:
@@ -87,6 +94,9 @@ class TempoClient(ApiClient):
 
     source = "tempo"
 
+    #: Byte cap of a trace-by-id answer (~800 bytes of JSON per span: ~160,000 spans).
+    trace_max_bytes: ClassVar[int] = 128 * 1024 * 1024
+
     #: Learnt on the first fallback: this Tempo has no v2 trace / v2 tag routes.
     _v1_traces: bool = False
     _v1_tags: bool = False
@@ -112,13 +122,13 @@ class TempoClient(ApiClient):
         if not self._v1_traces:
             v2 = {**params, "q": span_filter, "keep_hierarchy": "true" if keep_hierarchy else None}
             try:
-                response = await self._get(f"/api/v2/traces/{hex_id}", v2)
+                response = await self._get_trace(f"/api/v2/traces/{hex_id}", v2)
             except NotFound:
                 pass  # older Tempo: no v2 route (v2 itself answers 200 for unknown ids)
             else:
                 return await self._trace_or_not_found(response, hex_id)
         try:
-            response = await self._get(f"/api/traces/{hex_id}", params)
+            response = await self._get_trace(f"/api/traces/{hex_id}", params)
         except NotFound as exc:
             detail = "" if exc.message in ("", "(empty body)") else f" ({exc.message})"
             raise NotFound(
@@ -129,7 +139,7 @@ class TempoClient(ApiClient):
         return trace
 
     async def _trace_or_not_found(self, response: ApiResponse, hex_id: str) -> Trace:
-        trace = await self._parse(response, lambda body: parse_trace(body, trace_id=hex_id))
+        trace = await self._parse_bytes(response, lambda body: parse_trace(body, trace_id=hex_id))
         if trace.empty:
             raise NotFound(f"trace {hex_id} not found", source=self.name, url=response.url)
         return trace
@@ -256,9 +266,39 @@ class TempoClient(ApiClient):
         return True
 
     # ------------------------------------------------------------------ plumbing --
+    async def _get_trace(self, path: str, params: Mapping[str, Any] | None) -> ApiResponse:
+        token = _READ_CAP.set(max(self.trace_max_bytes, self.max_bytes))
+        try:
+            return await self._get(path, params)
+        finally:
+            _READ_CAP.reset(token)
+
     async def _get(self, path: str, params: Mapping[str, Any] | None) -> ApiResponse:
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
         return await self.request("GET", path, params=clean or None, idempotent=True, headers=ACCEPT_JSON)
+
+    async def _parse_bytes(self, response: ApiResponse, parse: Callable[[bytes], T]) -> T:
+        """``parse(body bytes)``: decoded straight into typed structs (msgspec, the GC paused
+        for a big body), in a worker thread for a big one. A body that is not JSON at all is
+        reported as :meth:`decode_json` reports it (status, content type, first characters);
+        a wrong shape as :class:`MalformedResponse` naming the field path, never a value."""
+        try:
+            if len(response.body) > THREAD_PARSE_BYTES:
+                return await asyncio.to_thread(parse, response.body)
+            return parse(response.body)
+        except TempoFormatError as exc:
+            if str(exc).startswith("trace response is not valid JSON"):
+                await self.decode_json(response)  # raises its MalformedResponse for a non-JSON body
+            raise self.malformed(response, exc) from None
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        """As :meth:`ApiClient._read_capped`; a trace by id may be up to :attr:`trace_max_bytes`
+        (a 50,000-span trace is ~40 MB of JSON, over the default cap for other answers)."""
+        cap = _READ_CAP.get()
+        if cap is None or cap <= self.max_bytes:
+            return await super()._read_capped(response, url)
+        wider = dataclasses.replace(self, max_bytes=cap)
+        return await ApiClient._read_capped(wider, response, url)
 
     async def _parse(self, response: ApiResponse, parse: Callable[[Any], T]) -> T:
         """Decode JSON and parse it; big bodies in a worker thread; shape errors → Malformed."""

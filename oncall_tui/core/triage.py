@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from oncall_tui.core.signals import SIGNALS, saturation_unit
 from oncall_tui.models.alertmanager import AmAlert, Silence
 from oncall_tui.models.prometheus import MatrixResult, PromAlert
 from oncall_tui.settings import Service
 
+_FAR_FUTURE = datetime.max.replace(tzinfo=None)
 SEVERITY_ORDER = ("critical", "error", "warning", "info", "none")
 #: Latency's share in ranking services (see :func:`build_rows`).
 LATENCY_WEIGHT = 4.0
@@ -171,6 +173,21 @@ class TriageAlert:
     def age(self, now: datetime) -> float | None:
         return (now - self.starts_at).total_seconds() if self.starts_at else None
 
+    @cached_property
+    def rank(self) -> tuple[int, bool, datetime, str]:
+        """Triage order: severity, then loud before silenced/inhibited, oldest first, name."""
+        return (
+            _severity_rank(self.severity),
+            self.state in ("silenced", "inhibited"),
+            self.starts_at.replace(tzinfo=None) if self.starts_at else _FAR_FUTURE,
+            self.name,
+        )
+
+    @cached_property
+    def identity(self) -> tuple[str, ...]:
+        """Its labels without the external ones (matches Prometheus' view of the same alert)."""
+        return _identity(self.labels)
+
 
 def _severity_rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
@@ -232,7 +249,7 @@ def merge_alerts(
         out.append(hit)
     pending = [p for p in prom_alerts if p.state == "pending"]
     if pending:  # Prometheus' pending alerts that Alertmanager does not have yet
-        seen = {_identity(a.labels) for a in am_alerts}
+        seen = {a.identity for a in out}
         out += [
             _triage_alert(p.labels, p.annotations, "pending", "pending", p.active_at, None)
             for p in pending
@@ -243,15 +260,7 @@ def merge_alerts(
         cache.update(fresh)
     if not include_none:
         out = [a for a in out if a.severity != "none"]
-    far_future = datetime.max.replace(tzinfo=None)
-    out.sort(
-        key=lambda a: (
-            _severity_rank(a.severity),
-            a.state in ("silenced", "inhibited"),
-            a.starts_at.replace(tzinfo=None) if a.starts_at else far_future,
-            a.name,
-        )
-    )
+    out.sort(key=lambda a: a.rank)
     return out
 
 

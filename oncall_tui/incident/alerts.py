@@ -32,6 +32,8 @@ class AlertRecorder:
         if am is not None and (am.error or am.last_ok is None):
             return 0
         previous = self._previous if self._previous is not None else self.known_alerts()
+        if len(previous) == len(data.alerts) and all(a is b for a, b in zip(previous, data.alerts, strict=True)):
+            return 0  # the very same alerts (the session keeps unchanged ones): nothing changed
         self._previous = list(data.alerts)
         events = alert_changes(previous, data.alerts, datetime.fromtimestamp(data.fetched_at or now, UTC))
         if events:

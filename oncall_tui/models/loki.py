@@ -1,8 +1,10 @@
 """Models of the Loki HTTP API (v1), as recorded from Loki 3.x (``shared/fixtures/loki``).
 
-Log lines are the hot path (a drill-down may load 100,000 of them), so stream results are
-parsed by hand into :class:`LogEntry` tuples without per-entry pydantic validation, reusing
-the label dicts ``json.loads`` produced. Everything small (patterns, detected fields, index
+Log lines are the hot path (a drill-down may load 100,000 of them), so a ``query_range`` body
+is decoded straight from bytes (:func:`decode_query_body`) into msgspec structs, with the GC
+paused for a big one, and turned into :class:`LogEntry` tuples: every entry of a stream shares
+that stream's labels mapping and identity, and identical per-entry metadata (``{"detected_level":
+"info"}`` on most lines) is one shared mapping. No intermediate JSON objects are built. Everything small (patterns, detected fields, index
 stats) is a pydantic :class:`ApiModel`. Metric results reuse the Prometheus models, after
 fixing Loki's timestamp quirk: vector/matrix timestamps are float seconds, a scalar's is an
 integer in *milliseconds*.
@@ -16,20 +18,20 @@ Both parse to the same :class:`LogEntry`. Values stay raw; display code sanitise
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
+import re
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Self
 
+import msgspec
 from pydantic import TypeAdapter, field_validator
 
 from oncall_tui.models.common import ADAPTER_CONFIG, ApiModel, BuildInfo
+from oncall_tui.models.gcpause import gc_paused, paused_for_size
 from oncall_tui.models.prometheus import (
     MatrixResult,
     ScalarResult,
@@ -47,10 +49,13 @@ __all__ = [
     "IndexStats",
     "LogEntry",
     "LogPattern",
+    "LokiFormatError",
     "LokiQueryData",
+    "QueryBody",
     "StreamKey",
     "StreamsResult",
     "TailFrame",
+    "decode_query_body",
     "gc_paused",
     "ns_to_datetime",
     "parse_detected_field_values",
@@ -179,110 +184,143 @@ def _check_labels(value: Any, what: str) -> dict[str, str]:
     return value
 
 
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
+class LokiFormatError(ValueError):
+    """A Loki body that is not the documented shape: the message names the field path (JSON
+    types at most), never a value. ``syntax`` is set for a body that is not JSON at all."""
+
+    def __init__(self, message: str, *, syntax: bool = False) -> None:
+        super().__init__(message)
+        self.syntax = syntax
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that form no cycles.
+# Wire structs of a streams result (gc=False: they form no cycles). An entry is
+# ``[ts, line]`` (merged form) or ``[ts, line, {structuredMetadata, parsed}]`` (categorized);
+# the decoder is not strict so that the nanosecond string becomes an int in C.
+class _WireExtra(msgspec.Struct, gc=False):
+    structuredMetadata: dict[str, str] | None = None
+    parsed: dict[str, str] | None = None
 
-    Decoding and loading 100,000 log lines otherwise spends a third of its time in
-    collections that find nothing. Nests and works across threads (re-enabled by the last).
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
+
+class _WireEntry(msgspec.Struct, array_like=True, gc=False):
+    ts: int
+    line: str
+    extra: _WireExtra | None = None
+
+
+class _WireStream(msgspec.Struct, gc=False):
+    values: list[_WireEntry]
+    stream: dict[str, str] | None = None
+
+
+class _WireData(msgspec.Struct, gc=False):
+    resultType: Any = None
+    result: msgspec.Raw = msgspec.Raw(b"null")
+    stats: Any = None
+    encodingFlags: Any = None
+    warnings: Any = None
+
+
+class _WireQuery(msgspec.Struct, gc=False):
+    status: Any = None
+    data: _WireData | None | msgspec.UnsetType = msgspec.UNSET
+    warnings: Any = None
+
+
+_STREAMS_TYPE = list[_WireStream]
+_STREAMS = msgspec.json.Decoder(_STREAMS_TYPE, strict=False)
+_QUERY = msgspec.json.Decoder(_WireQuery)
+
+_EXPECTED = re.compile(r"Expected `([^`]*)`, got `([a-z]+)`")
+_MISSING = re.compile(r"Object missing required field `([A-Za-z0-9_]+)`")
+_AT = re.compile(r" - at `\$((?:\.[A-Za-z0-9_]+|\[\d+\]|\[\.\.\.\])*)`$")
+_SHAPE_WORDS = {"object": "an object", "array": "a list", "str": "a string", "int": "an integer"}
+
+
+def _format_error(exc: Exception, where: str) -> LokiFormatError:
+    """A :class:`LokiFormatError` from a msgspec error: the path and the JSON types only."""
+    if isinstance(exc, RecursionError):
+        return LokiFormatError(f"{where} is nested too deeply", syntax=True)
+    message = str(exc)
+    if not isinstance(exc, msgspec.ValidationError):
+        known = message.startswith(("JSON is malformed", "Input data was truncated", "Invalid UTF-8"))
+        return LokiFormatError(f"{where} is not valid JSON" + (f" ({message})" if known else ""), syntax=True)
+    at = _AT.search(message)
+    path = where + (at.group(1) if at else "")
+    if (m := _MISSING.match(message)) is not None:
+        return LokiFormatError(f"{path}: {m.group(1)} is missing")
+    if (m := _EXPECTED.match(message)) is not None:
+        expected, got = (" or ".join(_SHAPE_WORDS.get(p.strip(), p.strip()) for p in g.split("|")) for g in m.groups())
+        return LokiFormatError(f"{path} is {got}, not {expected}")
+    if message.startswith("Expected `array` of"):  # an entry of the wrong length
+        return LokiFormatError(f"{path} must be a [timestamp, line] or [timestamp, line, {{…}}] array")
+    return LokiFormatError(f"{path}: invalid value")
+
+
+def _decode_streams(result: Any, where: str) -> list[_WireStream]:
+    """Wire streams from the result's bytes (``msgspec.Raw``) or from decoded Python data."""
     try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
+        if isinstance(result, msgspec.Raw | bytes):
+            return _STREAMS.decode(result)
+        return msgspec.convert(result, _STREAMS_TYPE, strict=False)
+    except (msgspec.MsgspecError, RecursionError) as exc:
+        raise _format_error(exc, where) from None
 
 
 def parse_streams(result: Any, *, sort: bool = True) -> list[LogEntry]:
     """Entries of a ``streams`` result (merged or categorized form), oldest first.
 
-    With ``sort`` the order is by timestamp (stable: equal timestamps keep response order).
-    Raises ``ValueError`` (without echoing input) on anything that is not the documented shape.
+    ``result`` is the decoded ``data.result`` list (or its bytes). With ``sort`` the order is
+    by timestamp (stable: equal timestamps keep response order). Raises
+    :class:`LokiFormatError` (a ``ValueError`` naming the place, never a value) on anything
+    that is not the documented shape.
     """
-    if type(result) is not list:
-        raise ValueError("streams result must be a list")
+    if not isinstance(result, list | msgspec.Raw | bytes):
+        raise LokiFormatError("streams result must be a list")
     with gc_paused():
-        try:
-            out = _parse_streams(result)
-        except (TypeError, AttributeError, ValueError) as exc:
-            # int() and unpacking errors quote the input; keep our own messages only.
-            raise ValueError(str(exc) if isinstance(exc, _ShapeError) else "malformed log entry") from None
-        if sort:
-            out.sort(key=_BY_TS)
-    return out
+        return _entries(_decode_streams(result, "result"), sort=sort)
 
 
-def _all_str(labels: Any) -> bool:
-    """Whether ``labels`` is a dict of string values (keys from JSON are strings)."""
-    if type(labels) is not dict:
-        return False
-    for value in labels.values():
-        if type(value) is not str:
-            return False
-    return True
+_INTERN_MAX = 4096
 
 
-class _ShapeError(ValueError):
-    """A streams result that is not the documented shape (message names no input)."""
-
-
-def _parse_streams(result: list[Any]) -> list[LogEntry]:
+def _entries(streams: list[_WireStream], *, sort: bool) -> list[LogEntry]:
+    """Wire streams → entries. Entries of one stream share its labels mapping and identity;
+    identical metadata / parsed-label mappings are shared too (most lines carry the same
+    ``detected_level``): 100,000 lines then hold a handful of small dicts, not 100,000."""
     out: list[LogEntry] = []
     append = out.append
     new = tuple.__new__
     cls = LogEntry
     empty = EMPTY_LABELS
-    for stream in result:
-        if type(stream) is not dict:
-            raise _ShapeError("each stream must be an object")
-        labels = stream.get("stream")
-        if labels:
-            try:
-                _check_labels(labels, "stream labels")
-            except ValueError as exc:
-                raise _ShapeError(str(exc)) from None
-        else:
-            labels = empty
+    shared: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    same = shared.get
+    for stream in streams:
+        labels = stream.stream or empty
         key = frozenset(labels.items())
-        values = stream.get("values")
-        if type(values) is not list:
-            raise _ShapeError("stream values must be a list")
-        for value in values:
-            if type(value) is not list:
-                raise _ShapeError("each entry must be a [timestamp, line] array")
-            if len(value) == 2:
-                ts, line = value
+        for entry in stream.values:
+            extra = entry.extra
+            if extra is None:
                 meta = parsed = empty
             else:
-                ts, line, extra = value  # ValueError for other lengths
-                meta = extra.get("structuredMetadata") or empty
-                if meta is not empty and not _all_str(meta):
-                    raise _ShapeError("structuredMetadata must be an object of strings")
-                parsed = extra.get("parsed") or empty
-                if parsed is not empty and not _all_str(parsed):
-                    raise _ShapeError("parsed labels must be an object of strings")
-            if type(ts) is str:
-                if not ts.isdigit():
-                    raise _ShapeError("entry timestamp is not a decimal nanosecond string")
-                ts = int(ts)
-            elif type(ts) is not int:
-                raise _ShapeError("entry timestamp must be a string of nanoseconds")
-            if type(line) is not str:
-                raise _ShapeError("log line must be a string")
-            append(new(cls, (ts, line, labels, meta, parsed, key)))
+                meta = extra.structuredMetadata or empty
+                if meta is not empty:
+                    items = tuple(meta.items())
+                    found = same(items)
+                    if found is not None:
+                        meta = found
+                    elif len(shared) < _INTERN_MAX:
+                        shared[items] = meta
+                parsed = extra.parsed or empty
+                if parsed is not empty:
+                    items = tuple(parsed.items())
+                    found = same(items)
+                    if found is not None:
+                        parsed = found
+                    elif len(shared) < _INTERN_MAX:
+                        shared[items] = parsed
+            append(new(cls, (entry.ts, entry.line, labels, meta, parsed, key)))
+    if sort:
+        out.sort(key=_BY_TS)
     return out
 
 
@@ -339,6 +377,65 @@ def parse_loki_query_data(data: Any) -> LokiQueryData:
             raise ValueError("scalar result must be a [timestamp, value] pair")
         data = {**data, "result": [_metric_seconds(pair[0]), pair[1]]}
     return parse_query_data(data)
+
+
+class QueryBody(NamedTuple):
+    """A ``query``/``query_range`` answer, decoded: the envelope's ``status``, whether it had
+    ``data``, the parsed data, and the ``warnings`` of the envelope and of ``data``."""
+
+    status: Any
+    has_data: bool
+    data: LokiQueryData | None
+    warnings: Any
+    data_warnings: Any
+
+
+def decode_query_body(body: bytes) -> QueryBody:
+    """A ``query``/``query_range`` body's bytes → :class:`QueryBody`, straight from bytes.
+
+    A ``streams`` result goes from bytes to :class:`LogEntry` tuples without building the
+    JSON as Python objects (the cyclic GC paused for a big body); a metric result is decoded
+    and parsed as :func:`parse_loki_query_data` does. Raises :class:`LokiFormatError`
+    (``syntax`` set for a body that is not JSON) or, for a malformed metric result, what
+    :func:`parse_loki_query_data` raises.
+    """
+    with paused_for_size(len(body)):
+        try:
+            try:
+                wire = _QUERY.decode(body)
+            except msgspec.DecodeError as exc:
+                if "UTF-8" not in str(exc):
+                    raise
+                # A line that is not UTF-8 (kept as-is by Loki): U+FFFD where it stands, the rest kept.
+                body = body.decode("utf-8", errors="replace").encode()
+                wire = _QUERY.decode(body)
+        except (msgspec.MsgspecError, RecursionError) as exc:
+            raise _format_error(exc, "response") from None
+        data = wire.data
+        if data is msgspec.UNSET:
+            return QueryBody(wire.status, False, None, wire.warnings, None)
+        if data is None:
+            raise LokiFormatError("query data must be an object")
+        stats = data.stats if isinstance(data.stats, dict) else None
+        if data.resultType == "streams":
+            flags = data.encodingFlags or []
+            if not isinstance(flags, list):
+                raise LokiFormatError("encodingFlags must be a list")
+            result = StreamsResult(
+                entries=_entries(_decode_streams(data.result, "data.result"), sort=True),
+                stats=stats,
+                encoding_flags=tuple(str(f) for f in flags),
+            )
+        else:
+            try:
+                raw = msgspec.json.decode(data.result)
+            except (msgspec.MsgspecError, RecursionError) as exc:  # pragma: no cover - decoded once already
+                raise _format_error(exc, "data.result") from None
+            plain = {"resultType": data.resultType, "result": raw}
+            if data.stats is not None:
+                plain["stats"] = data.stats
+            result = parse_loki_query_data(plain)
+        return QueryBody(wire.status, True, result, wire.warnings, data.warnings)
 
 
 # ---------------------------------------------------------------------------- tail --

@@ -181,8 +181,9 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         color = self.shell.theme_color
         rows = [r for r in data.rows if matches_filter(self.filters["signals"], r.service, {"service": r.service, "preset": r.preset or ""})]
         self.query_one(SignalsTable).show_rows(rows, width=width, color=color)
-        alerts = [a for a in data.alerts if self.narrow_to in (None, a.service)]
-        alerts = [a for a in alerts if matches_filter(self.filters["alerts"], f"{a.name} {a.summary} {a.state_detail}", a.labels)]
+        alerts = data.alerts if self.narrow_to is None else [a for a in data.alerts if a.service == self.narrow_to]
+        if self.filters["alerts"]:
+            alerts = [a for a in alerts if matches_filter(self.filters["alerts"], f"{a.name} {a.summary} {a.state_detail}", a.labels)]
         groups = group_alerts(alerts, self.group_by())
         self._groups = {g.key: g for g in groups if len(g) > 1}
         self._alerts_by_key = {alert_key(a): a for a in alerts}
