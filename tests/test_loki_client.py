@@ -654,3 +654,26 @@ async def test_follow_rejects_a_metric_query() -> None:
 
 def test_categorize_header_constant() -> None:
     assert CATEGORIZE_LABELS == {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
+
+
+def test_entries_share_their_stream_labels_and_identical_metadata() -> None:
+    """100,000 lines hold a few label/metadata mappings, not one per line."""
+    from oncall_tui.models.loki import decode_query_body
+
+    body = (
+        b'{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":['
+        b'{"stream":{"app":"a"},"values":[["3","x",{"structuredMetadata":{"detected_level":"info"}}],'
+        b'["2","y",{"structuredMetadata":{"detected_level":"info"}}],["1","z"]]}]}}'
+    )
+    entries = decode_query_body(body).data.entries  # type: ignore[union-attr]
+    assert [e.ts for e in entries] == [1, 2, 3]
+    assert entries[0].labels is entries[1].labels is entries[2].labels
+    assert entries[1].metadata is entries[2].metadata == {"detected_level": "info"}
+    assert entries[0].metadata == {}
+
+
+async def test_a_body_that_is_not_json_is_reported_as_before() -> None:
+    loki = client_for(lambda _: httpx.Response(200, text="<html>proxy login</html>", headers={"content-type": "text/html"}))
+    with pytest.raises(SourceUnavailable) as info:
+        await loki.query_range('{a="b"}', start=1795322190674742925)
+    assert "expected JSON, got text/html" in str(info.value)

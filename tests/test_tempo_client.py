@@ -816,3 +816,42 @@ def test_slowest_orders_search_results() -> None:
     assert [t.duration_ms for t in slowest(result.traces)] == sorted((t.duration_ms for t in result.traces), reverse=True)
     top = slowest(result.traces, 1)
     assert [t.trace_id for t in top] == ["1dcc9ded87ae5bec96ae022692df519a"]  # the 30 s router timeout
+
+
+# ------------------------------------------------------------- big traces, bytes --
+async def test_a_trace_may_be_bigger_than_other_answers_but_is_still_capped() -> None:
+    """A 50,000-span trace is ~40 MB of JSON: over the client's cap for other answers, under
+    the trace cap; the trace cap still holds (ResponseTooLarge, not a crash)."""
+    from oncall_tui.clients.errors import ResponseTooLarge
+
+    body = _body("trace_v2_922f3d9b20be061f1b6990928701ce93_chat_ok.json")
+    tempo = _client(lambda r: httpx.Response(200, content=body, headers={"content-type": "application/json"}))
+    tempo.max_bytes = len(body) // 2
+    trace = await tempo.trace("922f3d9b20be061f1b6990928701ce93")
+    assert trace.spans
+    with pytest.raises(ResponseTooLarge):
+        await tempo.search("{ }")  # other answers keep the client's cap
+    tempo.trace_max_bytes = len(body) // 2  # type: ignore[misc]
+    with pytest.raises(ResponseTooLarge):
+        await tempo.trace("922f3d9b20be061f1b6990928701ce93")
+
+
+def test_spans_are_not_tracked_by_the_gc_and_attributes_decode_lazily() -> None:
+    import gc
+
+    import msgspec
+
+    trace = parse_trace(_body("trace_v2_a2316ce28eb6b90c092737eba16c368f_cuda_oom_retry.json"))
+    span = trace.spans[0]
+    assert not gc.is_tracked(span)
+    assert type(span.raw_attributes) is msgspec.Raw
+    assert span.attributes and span.raw_attributes is None
+
+
+def test_bytes_that_are_not_utf8_become_replacement_characters() -> None:
+    body = (
+        b'{"batches":[{"scopeSpans":[{"spans":[{"spanId":"AAAAAAAAAAE=","startTimeUnixNano":"1",'
+        b'"endTimeUnixNano":"2","name":"n\xff","attributes":[{"key":"k","value":{"stringValue":"v\xfe"}}]}]}]}]}'
+    )
+    (span,) = parse_trace(body).spans
+    assert span.name == "n\ufffd" and span.attributes == [("k", "v\ufffd")]

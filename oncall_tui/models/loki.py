@@ -19,11 +19,11 @@ Both parse to the same :class:`LogEntry`. Values stay raw; display code sanitise
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-import re
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Self
 
@@ -188,9 +188,11 @@ class LokiFormatError(ValueError):
     """A Loki body that is not the documented shape: the message names the field path (JSON
     types at most), never a value. ``syntax`` is set for a body that is not JSON at all."""
 
-    def __init__(self, message: str, *, syntax: bool = False) -> None:
+    def __init__(self, message: str, *, syntax: bool = False, utf8: bool = False) -> None:
         super().__init__(message)
         self.syntax = syntax
+        #: The body holds bytes that are not UTF-8 (decoded again with U+FFFD in their place).
+        self.utf8 = utf8
 
 
 # Wire structs of a streams result (gc=False: they form no cycles). An entry is
@@ -243,7 +245,9 @@ def _format_error(exc: Exception, where: str) -> LokiFormatError:
     message = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         known = message.startswith(("JSON is malformed", "Input data was truncated", "Invalid UTF-8"))
-        return LokiFormatError(f"{where} is not valid JSON" + (f" ({message})" if known else ""), syntax=True)
+        return LokiFormatError(
+            f"{where} is not valid JSON" + (f" ({message})" if known else ""), syntax=True, utf8="UTF-8" in message
+        )
     at = _AT.search(message)
     path = where + (at.group(1) if at else "")
     if (m := _MISSING.match(message)) is not None:
@@ -275,7 +279,7 @@ def parse_streams(result: Any, *, sort: bool = True) -> list[LogEntry]:
     that is not the documented shape.
     """
     if not isinstance(result, list | msgspec.Raw | bytes):
-        raise LokiFormatError("streams result must be a list")
+        raise LokiFormatError("streams result must be a list")  # noqa: TRY004 - ValueError family
     with gc_paused():
         return _entries(_decode_streams(result, "result"), sort=sort)
 
@@ -401,41 +405,44 @@ def decode_query_body(body: bytes) -> QueryBody:
     """
     with paused_for_size(len(body)):
         try:
-            try:
-                wire = _QUERY.decode(body)
-            except msgspec.DecodeError as exc:
-                if "UTF-8" not in str(exc):
-                    raise
-                # A line that is not UTF-8 (kept as-is by Loki): U+FFFD where it stands, the rest kept.
-                body = body.decode("utf-8", errors="replace").encode()
-                wire = _QUERY.decode(body)
-        except (msgspec.MsgspecError, RecursionError) as exc:
-            raise _format_error(exc, "response") from None
-        data = wire.data
-        if data is msgspec.UNSET:
-            return QueryBody(wire.status, False, None, wire.warnings, None)
-        if data is None:
-            raise LokiFormatError("query data must be an object")
-        stats = data.stats if isinstance(data.stats, dict) else None
-        if data.resultType == "streams":
-            flags = data.encodingFlags or []
-            if not isinstance(flags, list):
-                raise LokiFormatError("encodingFlags must be a list")
-            result = StreamsResult(
-                entries=_entries(_decode_streams(data.result, "data.result"), sort=True),
-                stats=stats,
-                encoding_flags=tuple(str(f) for f in flags),
-            )
-        else:
-            try:
-                raw = msgspec.json.decode(data.result)
-            except (msgspec.MsgspecError, RecursionError) as exc:  # pragma: no cover - decoded once already
-                raise _format_error(exc, "data.result") from None
-            plain = {"resultType": data.resultType, "result": raw}
-            if data.stats is not None:
-                plain["stats"] = data.stats
-            result = parse_loki_query_data(plain)
-        return QueryBody(wire.status, True, result, wire.warnings, data.warnings)
+            return _decode_query_body(body)
+        except LokiFormatError as exc:
+            if not exc.utf8:
+                raise
+        # A line that is not UTF-8 (kept as-is by Loki): U+FFFD where it stands, the rest kept.
+        return _decode_query_body(body.decode("utf-8", errors="replace").encode())
+
+
+def _decode_query_body(body: bytes) -> QueryBody:
+    try:
+        wire = _QUERY.decode(body)
+    except (msgspec.MsgspecError, RecursionError) as exc:
+        raise _format_error(exc, "response") from None
+    data = wire.data
+    if data is msgspec.UNSET:
+        return QueryBody(wire.status, False, None, wire.warnings, None)
+    if data is None:
+        raise LokiFormatError("query data must be an object")
+    stats = data.stats if isinstance(data.stats, dict) else None
+    if data.resultType == "streams":
+        flags = data.encodingFlags or []
+        if not isinstance(flags, list):
+            raise LokiFormatError("encodingFlags must be a list")
+        result = StreamsResult(
+            entries=_entries(_decode_streams(data.result, "data.result"), sort=True),
+            stats=stats,
+            encoding_flags=tuple(str(f) for f in flags),
+        )
+    else:
+        try:
+            raw = msgspec.json.decode(data.result)
+        except (msgspec.MsgspecError, RecursionError) as exc:  # e.g. bytes that are not UTF-8
+            raise _format_error(exc, "data.result") from None
+        plain = {"resultType": data.resultType, "result": raw}
+        if data.stats is not None:
+            plain["stats"] = data.stats
+        result = parse_loki_query_data(plain)
+    return QueryBody(wire.status, True, result, wire.warnings, data.warnings)
 
 
 # ---------------------------------------------------------------------------- tail --

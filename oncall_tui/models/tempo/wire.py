@@ -142,9 +142,17 @@ def _article(json_type: str) -> str:
 
 
 def decode_raw(raw: msgspec.Raw) -> Any:
-    """A ``Raw`` field as plain Python data (``None`` if it does not decode)."""
+    """A ``Raw`` field as plain Python data (a marker that shows as malformed if it does not
+    decode). Bytes that are not UTF-8 become U+FFFD where they stand, as in the rest of the body."""
     try:
         return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        if "UTF-8" in str(exc):
+            try:
+                return msgspec.json.decode(bytes(raw).decode("utf-8", errors="replace").encode())
+            except (msgspec.MsgspecError, RecursionError, ValueError):
+                pass
+        return _UNDECODABLE
     except (msgspec.MsgspecError, RecursionError, ValueError):
         return _UNDECODABLE
 
