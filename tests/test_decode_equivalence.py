@@ -73,7 +73,7 @@ LOKI_STREAMS = sorted(
 
 
 def _entry_values(e: Any) -> tuple[Any, ...]:
-    return (e.ts, e.line, dict(e.labels), dict(e.metadata), dict(e.parsed), e.stream)
+    return (e.ts, e.line, dict(e.labels), dict(e.metadata), dict(e.parsed), sorted(e.stream))
 
 
 def _data_values(data: Any) -> Any:
