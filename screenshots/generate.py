@@ -39,10 +39,10 @@ async def select_alert(app: OncallApp, pilot: Any, name: str = ALERT) -> None:
     from oncall_tui.widgets.tables import AlertsTable
 
     screen = app.triage_screen()
-    assert screen is not None and app.last_data is not None
+    assert screen is not None and app.incident.last_data is not None
     table = screen.query_one(AlertsTable)
     table.focus()
-    alert = next(a for a in app.last_data.alerts if a.name == name)
+    alert = next(a for a in app.incident.last_data.alerts if a.name == name)
     keys = [str(r.key.value) for r in table.ordered_rows]
     table.move_cursor(row=keys.index(alert.fingerprint))
     await pilot.pause()
@@ -83,6 +83,23 @@ async def timeline(app: OncallApp, pilot: Any) -> None:
     await settle(app, pilot)
 
 
+async def alert_groups(app: OncallApp, pilot: Any) -> None:
+    """The warning alerts as one group (``alerts.group_by: [severity]``), opened with →."""
+    from oncall_tui.widgets.tables import AlertsTable
+
+    screen = app.triage_screen()
+    assert screen is not None
+    table = screen.query_one(AlertsTable)
+    await pilot.press("tab")
+    group = next(key for key in screen._groups)
+    keys_ = [str(r.key.value) for r in table.ordered_rows]
+    await pilot.press("g", *["j"] * keys_.index(group), "right")
+    await settle(app, pilot)
+
+
+#: Config changes of a shot (over the demo's settings).
+SETTINGS: dict[str, dict[str, Any]] = {"alert-groups": {"alerts": {"group_by": ["severity"]}}}
+
 SHOTS: list[tuple[str, tuple[int, int], str | None, Steps | None]] = [
     # name, size, deep link, steps
     ("triage-120x40", (120, 40), None, None),
@@ -96,14 +113,18 @@ SHOTS: list[tuple[str, tuple[int, int], str | None, Steps | None]] = [
     ("runbook", (120, 40), None, keys("b", alert=ALERT)),
     ("rollback-confirm", (120, 40), None, keys("R", alert=ALERT)),
     ("timeline", (120, 40), None, timeline),
+    ("alert-groups", (120, 40), None, alert_groups),
 ]
 
 
 async def shoot(name: str, size: tuple[int, int], goto: str | None, steps: Steps | None, state: Path) -> Path:
     clock = lambda: T0  # noqa: E731
     transport = DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock))
+    settings = demo_settings()
+    if name in SETTINGS:
+        settings = type(settings).model_validate({**settings.model_dump(mode="json", exclude_none=True), **SETTINGS[name]})
     app = OncallApp(
-        demo_settings(), transport=transport, clock=clock, goto=goto, periodic_refresh=False, state_path=state
+        settings, transport=transport, clock=clock, goto=goto, periodic_refresh=False, state_path=state
     )
     async with app.run_test(size=size) as pilot:
         await app.first_load.wait()

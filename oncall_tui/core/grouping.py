@@ -62,6 +62,14 @@ class AlertGroup:
             return self.worst
         return replace(self.worst, labels=self.common_labels(), fingerprint=None)
 
+    @property
+    def title(self) -> str:
+        """What the group row calls it: the alert name its members share, else its labels."""
+        names = {a.name for a in self.alerts}
+        if len(names) == 1:
+            return self.worst.name
+        return ", ".join(f"{k}={v}" for k, v in self.group_labels.items()) or self.worst.name
+
     def oldest(self, now: datetime) -> float | None:
         ages = [age for a in self.alerts if (age := a.age(now)) is not None]
         return max(ages) if ages else None

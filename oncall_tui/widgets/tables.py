@@ -191,7 +191,9 @@ class AlertsTable(DiffTable):
         wide = width >= 110
         # The name is what a responder reads first and pastes into chat: as wide as the
         # longest one (up to 40 columns when the terminal is wide), the summary gets the rest.
-        longest = max((len(g.worst.name) + (6 if len(g) > 1 else 0) for g in groups), default=10)
+        lengths = [len(g.title) + 6 if len(g) > 1 else len(g.worst.name) for g in groups]
+        lengths += [len(a.name) + 4 for g in groups if len(g) > 1 and g.key in expanded for a in g.alerts]
+        longest = max(lengths, default=10)
         name_width = max(12, min(longest, 40 if width >= 140 else 30 if wide else 20))
         columns: list[tuple[str, int | None]] = [("SEV", 4), ("ALERT", name_width), ("SERVICE", 15 if wide else 12), ("AGE", 5)]
         columns.append(("STATE", 30 if wide else 14))
@@ -264,13 +266,13 @@ class AlertsTable(DiffTable):
         severities = ", ".join(f"{n} {sev}" for sev, n in group.counts("severity"))
         services = {a.service for a in group.alerts}
         service = group.group_labels.get("service") or (worst.service if len(services) == 1 else f"{len(services)} services")
-        signature = (is_open, len(group), worst.severity, worst.name, service, states, severities, worst.summary)
+        signature = (is_open, len(group), worst.severity, group.title, service, states, severities, worst.summary)
 
         def build() -> list[DisplayText]:
             state = group.counts("state")[0][0]
             return [
                 self._sev(worst.severity),
-                clipped(f"{'▾' if is_open else '▸'} {worst.name} ×{len(group)}", limit=140, style="bold"),
+                clipped(f"{'▾' if is_open else '▸'} {group.title} ×{len(group)}", limit=140, style="bold"),
                 clipped(service or "–", limit=64),
                 clipped(age, limit=8),
                 clipped(states, limit=200, style=self._palette.get("state-" + state, "")),
