@@ -196,6 +196,16 @@ def silences(am_url: str) -> list[dict]:
     return httpx.get(f"{am_url}/api/v2/silences", timeout=10).json()
 
 
+def wait_for_silences(am_url: str, comment: str, timeout: float = 15.0) -> list[dict]:
+    """The silences with ``comment`` once the server has one (empty after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        made = [s for s in silences(am_url) if s["comment"] == comment]
+        if made or time.monotonic() > deadline:
+            return made
+        time.sleep(0.3)
+
+
 def write_config(path: Path, *, prometheus: str | None, alertmanager: str | None, extra: str = "") -> Path:
     """A one-context config file pointing at private servers (no services: discovery)."""
     endpoints = ""

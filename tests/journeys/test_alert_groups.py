@@ -5,14 +5,13 @@ applies within the groups, and S on a group silences every member through the co
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.journeys.harness import Terminal
-from tests.servers import Server, post_alerts, silences, start_alertmanager, write_config
+from tests.servers import Server, post_alerts, start_alertmanager, wait_for_silences, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -82,11 +81,7 @@ def test_five_thousand_alerts_in_groups_by_keys(tmp_path: Path, realstack: dict[
         t.press("ctrl+o")
         t.wait_for("Confirm")
         t.press("tab", "enter")
-        deadline = time.monotonic() + 20
-        made: list[dict] = []
-        while time.monotonic() < deadline and not made:
-            made = [s for s in silences(am.url) if s["comment"] == "INC-77 group silence"]
-            time.sleep(0.3)
+        made = wait_for_silences(am.url, "INC-77 group silence")
         assert len(made) == 1
         matchers = {(m["name"], m["value"]) for m in made[0]["matchers"]}
         assert ("alertname", "Alert00") in matchers and ("service", first) in matchers

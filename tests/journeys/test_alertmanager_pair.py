@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.journeys.harness import Terminal
-from tests.servers import post_alerts, silences, start_alertmanager
+from tests.servers import post_alerts, start_alertmanager, wait_for_silences
 
 pytestmark = pytest.mark.integration
 
@@ -56,12 +55,8 @@ def test_two_alertmanagers_one_down_is_a_badge_and_silences_go_to_the_healthy_on
             confirm = t.screen()
             assert b.url.split("//")[1] in confirm.replace("\n", "")  # the request goes to am-b
             t.press("tab", "enter")
-            deadline = time.monotonic() + 15
-            made: list[dict] = []
-            while time.monotonic() < deadline and not made:
-                made = [s for s in silences(b.url) if s["comment"] == "INC-88 pair silence"]
-                time.sleep(0.3)
-            assert len(made) == 1
+            made = wait_for_silences(b.url, "INC-88 pair silence")
+        assert len(made) == 1
     finally:
         a.kill()
         b.kill()
