@@ -6,18 +6,17 @@ silences need the exact values.
 
 from __future__ import annotations
 
-import gc
 import math
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from oncall_tui.models.gcpause import GC_PAUSE_BYTES, gc_paused, paused_for_size
 
 __all__ = [
     "ADAPTER_CONFIG",
@@ -181,41 +180,11 @@ class BuildInfo(ApiModel):
 # validation (``build_model``). pydantic still validates what we *send* (``SilenceSpec``) and
 # anything handed to ``Model.model_validate`` directly.
 
-#: Bodies larger than this are decoded (and turned into models) with the cyclic GC paused:
-#: tens of thousands of fresh containers otherwise trigger collections that find nothing.
-GC_PAUSE_BYTES = 256 * 1024
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that form no cycles.
-
-    Nests and works across threads: the first pause disables it, the last one re-enables it
-    (only if it was enabled before).
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
 def paused_for(data: Any) -> Any:
-    """``gc_paused()`` for a body over :data:`GC_PAUSE_BYTES`, else a no-op context."""
-    if isinstance(data, bytes | bytearray | memoryview | msgspec.Raw) and len(data) > GC_PAUSE_BYTES:
-        return gc_paused()
+    """:func:`~oncall_tui.models.gcpause.gc_paused` for a body over ``GC_PAUSE_BYTES``, else a
+    no-op context."""
+    if isinstance(data, bytes | bytearray | memoryview | msgspec.Raw):
+        return paused_for_size(len(data))
     return nullcontext()
 
 
