@@ -60,11 +60,11 @@ def child_app(args: argparse.Namespace) -> None:
 
     data_loaded = app.data_loaded
 
-    def on_data_loaded(data):  # type: ignore[no-untyped-def]
+    def on_data_loaded(data, changed=None):  # type: ignore[no-untyped-def]
         # The moment the app sets first_load (a task awaiting the event would wake later).
         if not app.first_load.is_set():
             _mark(marks, "first_load", t0)
-        data_loaded(data)
+        data_loaded(data, changed)
 
     app.data_loaded = on_data_loaded  # type: ignore[method-assign]
 
