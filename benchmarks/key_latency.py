@@ -100,10 +100,10 @@ class Probe:
 
         original_deliver = TriageScreen._deliver
 
-        def deliver(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        async def deliver(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             t0 = time.monotonic()
             try:
-                return original_deliver(self, *args, **kwargs)
+                return await original_deliver(self, *args, **kwargs)
             finally:
                 probe.delivers.append((t0, time.monotonic()))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -155,6 +156,7 @@ class BackendSession:
         #: The Alertmanager route's ``group_by`` (``/api/v2/status``, read once): how alerts group.
         self.route_group_by: tuple[str, ...] | None = None
         self._alert_cache: dict[str, TriageAlert] = {}
+        self._assembling = threading.Lock()
         self._status_read = False
         # The range queries' identity when their results in _raw were fetched: the aligned
         # window only moves once per step, so most refreshes reuse the trends.
@@ -332,9 +334,11 @@ class BackendSession:
         return self.assemble(time_range)
 
     def assemble(self, time_range: TimeRange) -> TriageData:
-        """The triage view from whatever each backend last delivered."""
-        warnings = [*self._prom_warnings, *self._skew_warnings()]
-        return self._assemble(self._services_now, self._queries, time_range, warnings)
+        """The triage view from whatever each backend last delivered (thread-safe: the app
+        assembles in a worker thread while the loop keeps answering keys)."""
+        with self._assembling:
+            warnings = [*self._prom_warnings, *self._skew_warnings()]
+            return self._assemble(self._services_now, self._queries, time_range, warnings)
 
     def take_outages(self) -> list[tuple[str, float, float, str]]:
         """Outages that ended since the last call: (backend, since, until, why)."""

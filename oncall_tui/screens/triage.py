@@ -73,6 +73,8 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         self.refresh_error: str | None = None
         self._pending_kinds: set[str] = set()
         self._pending_paint: object | None = None
+        self._delivery = 0
+        self._dropped_kinds: set[str | None] = set()
         self.narrow_to: str | None = None
         #: Alert groups open in the alerts table (their keys); the rows shown by key.
         self.expanded: set[str] = set()
@@ -121,7 +123,7 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
 
         # The responder asked now: a Retry-After wait does not hold a manual refresh back.
         await asyncio.gather(*(session.refresh(kind, self.shell.time_range, if_idle=True, force=True) for kind in session.backends))
-        self._deliver(session, None)
+        await self._deliver(session, None)
 
     def start_loops(self) -> None:
         """One refresh loop per backend: its own interval, timeout and retries."""
@@ -150,16 +152,29 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
 
             def flush() -> None:
                 kinds, self._pending_kinds, self._pending_paint = self._pending_kinds, set(), None
-                self._deliver(session, next(iter(kinds)) if len(kinds) == 1 else None)
+                kind = next(iter(kinds)) if len(kinds) == 1 else None
+                self.run_worker(self._deliver(session, kind), group="triage-paint", exit_on_error=False, description="triage paint")
 
             self._pending_paint = self.set_timer(0.1, flush)
 
-    def _deliver(self, session: BackendSession, kind: str | None) -> None:
-        """Show what the backends last delivered (a bug here shows on screen, never blanks it)."""
+    async def _deliver(self, session: BackendSession, kind: str | None) -> None:
+        """Show what the backends last delivered (a bug here shows on screen, never blanks it).
+
+        The view is assembled in a thread (5,000 alerts merged and ordered): keys pressed
+        meanwhile are answered. Of two deliveries in flight only the newer paints (it holds
+        everything the older one would have shown)."""
         if self.incident.session is not session:
             return
+        self._delivery += 1
+        mine = self._delivery
         try:
-            data = session.assemble(self.shell.time_range)
+            data = await asyncio.to_thread(session.assemble, self.shell.time_range)
+            if mine != self._delivery or self.incident.session is not session:
+                self._dropped_kinds.add(kind)
+                return
+            if self._dropped_kinds:
+                kind = None if len(self._dropped_kinds | {kind}) > 1 else kind
+                self._dropped_kinds = set()
             self.data = data
             self.render_data()
             self.post_message(DataLoaded(data, kind))
