@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
+from functools import lru_cache
 from typing import Any
 
+import msgspec
 from rich.console import Console
 
 from oncall_tui.app import OncallApp
 from oncall_tui.clients.session import TriageData
-from oncall_tui.text.sanitize import sanitize_for_display
+from oncall_tui.text.sanitize import sanitize_for_display as _sanitize
 
 LOAD_TIMEOUT = 60.0
 
@@ -31,6 +32,8 @@ def _render_text(app: OncallApp) -> str:
 def snapshot_json(data: TriageData) -> dict[str, Any]:
     """Signals and alerts for scripts; label values sanitised like everywhere else."""
     now = data.fetched_at
+    # 5,000 alerts repeat the same few label names and values: each distinct one is made safe once.
+    sanitize_for_display = lru_cache(maxsize=1 << 16)(_sanitize)
     return {
         "context": data.context,
         "fetched_at": now,
@@ -86,7 +89,7 @@ async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> t
         if fmt == "svg":
             out = app.export_screenshot(title=f"oncall-tui · {data.context}")
         elif fmt == "json":
-            out = json.dumps(snapshot_json(data), indent=2, default=str) + "\n"
+            out = msgspec.json.format(msgspec.json.encode(snapshot_json(data), enc_hook=str), indent=2).decode() + "\n"
         else:
             out = _render_text(app)
         code = 1 if any(s.status(app.clock()) in ("down", "auth", "stale") for s in data.sources.values()) else 0
