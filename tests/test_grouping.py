@@ -102,3 +102,29 @@ def _demo_settings() -> dict:
     from .test_app import settings
 
     return settings().model_dump(mode="json", exclude_none=True)
+
+
+async def test_a_new_row_order_moves_rows_without_rebuilding_the_table(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from textual.app import App, ComposeResult
+
+    from oncall_tui.widgets.display import display
+    from oncall_tui.widgets.tables import DiffTable
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DiffTable(cursor_type="row")
+
+    columns = [("NAME", 10), ("VALUE", 6)]
+    app = One()
+    async with app.run_test() as pilot:
+        table = app.query_one(DiffTable)
+        table.set_table(columns, [(k, [display(k), display("1")]) for k in "abc"])
+        await pilot.press("down")
+        assert table.selected_key == "b"
+        cleared: list[bool] = []
+        monkeypatch.setattr(table, "clear", lambda **kw: cleared.append(True))
+        table.set_table(columns, [("c", [display("c"), display("9")]), ("b", [display("b"), display("1")]), ("a", [display("a"), display("1")])])
+        await pilot.pause()
+        assert [str(r.key.value) for r in table.ordered_rows] == ["c", "b", "a"]
+        assert table.selected_key == "b" and str(table.get_cell("c", "VALUE")) == "9"
+        assert cleared == []  # moved, not rebuilt

@@ -71,8 +71,8 @@ class AlertGroup:
         return ", ".join(f"{k}={v}" for k, v in self.group_labels.items()) or self.worst.name
 
     def oldest(self, now: datetime) -> float | None:
-        ages = [age for a in self.alerts if (age := a.age(now)) is not None]
-        return max(ages) if ages else None
+        starts = [a.starts_at for a in self.alerts if a.starts_at is not None]
+        return (now - min(starts)).total_seconds() if starts else None
 
 
 def group_alerts(alerts: Iterable[TriageAlert], group_by: Sequence[str] = DEFAULT_GROUP_BY) -> list[AlertGroup]:
@@ -81,8 +81,9 @@ def group_alerts(alerts: Iterable[TriageAlert], group_by: Sequence[str] = DEFAUL
     if ALL_LABELS in group_by:
         return [AlertGroup(alert_key(a), dict(a.labels), [a]) for a in alerts]
     members: dict[tuple[str, ...], list[TriageAlert]] = {}
+    group_by = tuple(group_by)
     for alert in alerts:
-        members.setdefault(tuple(alert.labels.get(name, "") for name in group_by), []).append(alert)
+        members.setdefault(alert.group_values(group_by), []).append(alert)
     return [
         AlertGroup(_group_key(group_by, values), {n: v for n, v in zip(group_by, values, strict=True) if v}, found)
         for values, found in members.items()

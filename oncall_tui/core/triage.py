@@ -183,6 +183,18 @@ class TriageAlert:
             self.name,
         )
 
+    def group_values(self, group_by: tuple[str, ...]) -> tuple[str, ...]:
+        """The values of ``group_by`` labels ("" when unset), kept per grouping: an unchanged
+        alert is grouped again without reading its labels."""
+        found = self._groupings.get(group_by)
+        if found is None:
+            found = self._groupings[group_by] = tuple(self.labels.get(name, "") for name in group_by)
+        return found
+
+    @cached_property
+    def _groupings(self) -> dict[tuple[str, ...], tuple[str, ...]]:
+        return {}
+
     @cached_property
     def identity(self) -> tuple[str, ...]:
         """Its labels without the external ones (matches Prometheus' view of the same alert)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from textual.binding import Binding
+from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -57,7 +58,11 @@ class DiffTable(SafeTable):
         current_rows = [str(r.key.value) for r in self.ordered_rows]
         # A change of column set *or widths* (a resize, a longer alert name) rebuilds the columns.
         new_columns = list(columns) != getattr(self, "_column_spec", None)
-        if new_columns or current_rows != [key for key, _ in rows]:
+        wanted_rows = [key for key, _ in rows]
+        if not new_columns and current_rows != wanted_rows and len(current_rows) == len(wanted_rows) and set(current_rows) == set(wanted_rows):
+            self._reorder(wanted, rows, last)
+            return
+        if new_columns or current_rows != wanted_rows:
             selected = self._selected_key()
             self.clear(columns=new_columns)
             self._column_spec = list(columns)
@@ -89,6 +94,24 @@ class DiffTable(SafeTable):
             for where in changed:
                 # Only the changed cells reach the terminal; the rest of the line is not resent.
                 self.refresh_coordinate(where)
+
+    def _reorder(self, labels: list[str], rows: Sequence[tuple[str, list[DisplayText]]], last: dict[str, list[DisplayText]]) -> None:
+        """The same rows in a new order (a service got worse): cells updated in place and the
+        rows moved, not rebuilt; the cursor stays on its row's key."""
+        selected = self._selected_key()
+        for key, cells in rows:
+            if last.get(key) is cells:
+                continue
+            stored = self._data[RowKey(key)]
+            for label, cell in zip(labels, cells, strict=True):
+                if stored[ColumnKey(label)] != cell:
+                    check_display(cell, "a table cell")
+                    stored[ColumnKey(label)] = cell
+        self._row_locations = TwoWayDict({RowKey(key): index for index, (key, _) in enumerate(rows)})
+        self._update_count += 1
+        self.refresh()
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(selected))
 
     def _selected_key(self) -> str | None:
         if not self.row_count:
@@ -128,18 +151,36 @@ class SignalsTable(DiffTable):
         columns.append(("SAT", 5))
         if wide:
             columns += [("SAT~", SPARK), ("BURN", 5), ("ALERTS", 6)]
-        cells = [(r.service, self._cells(r, wide, width >= 140, width >= 78, color)) for r in rows]
+        sparks: dict[tuple[object, ...], DisplayText] = getattr(self, "_sparks", {})
+        self._sparks = {}
+        cells = [(r.service, self._cells(r, wide, width >= 140, width >= 78, color, sparks, self._sparks)) for r in rows]
         self.set_table(columns, cells)
 
     @staticmethod
-    def _cells(r: SignalRow, wide: bool, traffic_trend: bool, p99_trend: bool, color: Colors) -> list[DisplayText]:
+    def _cells(
+        r: SignalRow,
+        wide: bool,
+        traffic_trend: bool,
+        p99_trend: bool,
+        color: Colors,
+        last_sparks: dict[tuple[object, ...], DisplayText] | None = None,
+        sparks: dict[tuple[object, ...], DisplayText] | None = None,
+    ) -> list[DisplayText]:
         def lvl(name: str) -> str:
             level = r.levels.get(name, "ok")
             return "" if level == "ok" else f"bold {color('level-' + level)}"
 
         def spark(signal: str, name: str | None = None) -> DisplayText:
             style = color("sparkline-high") if name and r.levels.get(name, "ok") != "ok" else color("sparkline-low")
-            return display(sparkline(r.history.get(signal, []), SPARK, scale=r.spark_scale.get(signal)), style=style)
+            history = r.history.get(signal, [])
+            # The trends move once per range step, not every refresh: an unchanged one is reused.
+            key = (r.service, signal, style, tuple(history), r.spark_scale.get(signal))
+            cell = last_sparks.get(key) if last_sparks is not None else None
+            if cell is None:
+                cell = display(sparkline(history, SPARK, scale=r.spark_scale.get(signal)), style=style)
+            if sparks is not None:
+                sparks[key] = cell
+            return cell
 
         v = r.values
         name_style = f"bold {color('level-' + r.worst_level)}" if r.worst_level != "ok" else ""
@@ -260,22 +301,23 @@ class AlertsTable(DiffTable):
         return self._cached(key, signature, age, build)
 
     def _group_cells(self, group: AlertGroup, now: datetime, is_open: bool) -> list[DisplayText]:
-        worst = group.worst
+        # The same members (the session keeps unchanged alerts as the same objects, so the
+        # comparison is by identity first) mean the same row: only its age is read again.
+        signature = (is_open, tuple(group.alerts))
         age = format_age(group.oldest(now))
-        states = " · ".join(f"{n} {state}" for state, n in group.counts("state"))
-        severities = ", ".join(f"{n} {sev}" for sev, n in group.counts("severity"))
-        services = {a.service for a in group.alerts}
-        service = group.group_labels.get("service") or (worst.service if len(services) == 1 else f"{len(services)} services")
-        signature = (is_open, len(group), worst.severity, group.title, service, states, severities, worst.summary)
 
         def build() -> list[DisplayText]:
-            state = group.counts("state")[0][0]
+            worst = group.worst
+            states = group.counts("state")
+            severities = ", ".join(f"{n} {sev}" for sev, n in group.counts("severity"))
+            services = {a.service for a in group.alerts}
+            service = group.group_labels.get("service") or (worst.service if len(services) == 1 else f"{len(services)} services")
             return [
                 self._sev(worst.severity),
                 clipped(f"{'▾' if is_open else '▸'} {group.title} ×{len(group)}", limit=140, style="bold"),
                 clipped(service or "–", limit=64),
                 clipped(age, limit=8),
-                clipped(states, limit=200, style=self._palette.get("state-" + state, "")),
+                clipped(" · ".join(f"{n} {state}" for state, n in states), limit=200, style=self._palette.get("state-" + states[0][0], "")),
                 clipped(f"{severities} — {worst.summary}", limit=300),
             ]
 
