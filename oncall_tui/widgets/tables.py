@@ -224,10 +224,6 @@ class AlertsTable(DiffTable):
         self._rows_cache: dict[str, tuple[tuple[object, ...], list[DisplayText], str]] = {}
         self._palette: dict[str, str] = {}
 
-    def show_alerts(self, alerts: Sequence[TriageAlert], *, now: datetime, width: int, color: Colors) -> None:
-        """Every alert on its own row (no grouping)."""
-        self.show_groups([AlertGroup(alert_key(a), {}, [a]) for a in alerts], set(), now=now, width=width, color=color)
-
     def show_groups(self, groups: Sequence[AlertGroup], expanded: Collection[str], *, now: datetime, width: int, color: Colors) -> None:
         wide = width >= 110
         # The name is what a responder reads first and pastes into chat: as wide as the
