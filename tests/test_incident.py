@@ -34,7 +34,7 @@ class FailingAlertmanager(httpx.AsyncBaseTransport):
 
 def make(tmp_path: Path, *, clock: Clock | None = None, context: str = "demo", **kw) -> tuple[Incident, FailingAlertmanager, Clock]:  # type: ignore[no-untyped-def]
     clock = clock or Clock()
-    transport = FailingAlertmanager(DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock)))
+    transport = kw.pop("transport", None) or FailingAlertmanager(DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock)))
     conf = kw.pop("conf", None) or settings()
     incident = Incident(
         conf,
@@ -173,3 +173,27 @@ def test_the_incident_package_imports_no_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 
+
+
+async def test_the_other_processes_actions_are_told_with_who_did_them(tmp_path: Path) -> None:
+    """The responder's and the commander's app share the context's timeline: the responder's
+    ack reaches the commander on its next refresh, with who did it; alert changes the responder
+    recorded are not recorded twice."""
+    responder, servers, clock = make(tmp_path)
+    commander, _, _ = make(tmp_path, clock=clock, transport=servers, force_read_only=True)  # the same Alertmanager
+    data = await refreshed(responder)
+    responder.observe(data)
+    commander.observe(await refreshed(commander))
+    firing = next(a for a in data.alerts if a.state == "firing")
+    await responder.ack(firing)
+    responder.observe(await refreshed(responder))  # records "silenced"
+    told = commander.observe(await refreshed(commander)).notices
+    ack = [n for n in told if n.text.startswith(f"silence.ack {firing.name}: ok")]
+    assert ack and ack[0].title == f"{responder.user} (another oncall-tui)"
+    assert commander.observe(await refreshed(commander)).notices == []  # told once
+    changes = [(e.detail["fingerprint"], e.detail["change"]) for e in commander.timeline.events() if e.kind == "alert"]
+    assert len(changes) == len(set(changes))
+    lines = (tmp_path / "timeline-demo.jsonl").read_text().splitlines()
+    assert sum('"kind":"alert"' in line for line in lines) == len(changes)  # written once, not hidden
+    await responder.session.aclose()
+    await commander.session.aclose()

@@ -12,6 +12,7 @@ and ``dismissed`` (the user reviewed an interrupted or failed action).
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import logging
@@ -66,17 +67,20 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
-def append_line(path: Path, line: str, *, fsync: bool) -> None:
+def append_line(path: Path, line: str, *, fsync: bool) -> tuple[int, int]:
     """Append one line (``O_APPEND|O_CREAT|O_WRONLY``, 0600, no symlinks); optionally fsync.
 
-    A torn last line (crash mid-write) is closed with a newline first, so this record is
-    never glued onto it.
+    Several processes may append to one file at once (two responders, an IC's terminal): each
+    record is one ``write`` under an exclusive ``flock``, so records never interleave. A torn
+    last line (crash mid-write) is closed with a newline first, so this record is never glued
+    onto it. Returns the file offsets where the record starts and ends.
     """
     ensure_private_dir(path.parent)
     created = not path.exists()
     flags = os.O_APPEND | os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o600)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
             raise AuditUnavailable(f"{path} is not a regular file owned by this user")
@@ -90,10 +94,12 @@ def append_line(path: Path, line: str, *, fsync: bool) -> None:
             view = view[os.write(fd, view) :]
         if fsync:
             os.fsync(fd)
+        end = os.fstat(fd).st_size
     finally:
-        os.close(fd)
+        os.close(fd)  # releases the lock
     if created and fsync:
         _fsync_dir(path.parent)
+    return end - len(data), end
 
 
 def _last_byte(path: Path) -> bytes:

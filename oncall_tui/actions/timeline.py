@@ -8,8 +8,11 @@ an alert summary cannot inject links, images or HTML into the postmortem.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,12 +20,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from oncall_tui.actions.audit import append_line, read_jsonl, scrub, state_dir
-from oncall_tui.text.sanitize import MAX_LABEL_VALUE, cap, cap_leaves, sanitize_for_display
 from oncall_tui.core.triage import TriageAlert
+from oncall_tui.text.sanitize import (
+    MAX_LABEL_VALUE,
+    cap,
+    cap_leaves,
+    sanitize_for_display,
+)
 
 EventKind = Literal["alert", "action", "result", "note", "runbook", "backend"]
 EVENT_KINDS: tuple[str, ...] = ("alert", "action", "result", "note", "runbook", "backend")
 TIMELINE_FILE = "timeline.jsonl"
+#: Kinds a person does (stamped with who); alert and backend changes come from the servers.
+PEOPLE_KINDS = frozenset({"action", "result", "note", "runbook"})
 MAX_CELL_CHARS = 500
 
 
@@ -34,6 +44,9 @@ class TimelineEvent:
     kind: EventKind
     text: str
     detail: dict[str, Any] = field(default_factory=dict)
+    #: Who wrote it (the responder's identity) and where (``host:pid``); stamped when written.
+    by: str | None = None
+    origin: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
@@ -47,7 +60,14 @@ class TimelineEvent:
             "kind": self.kind,
             "text": self.text,
             "detail": self.detail,
+            **({"by": self.by} if self.by else {}),
+            **({"origin": self.origin} if self.origin else {}),
         }
+
+    @property
+    def who(self) -> str:
+        """Who did it: the writer's identity, else a ``by`` in the details (older records)."""
+        return str(self.by or self.detail.get("by") or self.detail.get("login") or "")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TimelineEvent:
@@ -56,16 +76,29 @@ class TimelineEvent:
             kind=data["kind"],
             text=str(data.get("text", "")),
             detail=dict(data.get("detail") or {}),
+            by=str(data["by"]) if data.get("by") else None,
+            origin=str(data["origin"]) if data.get("origin") else None,
         )
 
 
 class Timeline:
-    """Append-only JSONL timeline (default ``$XDG_STATE_HOME/oncall-tui/timeline.jsonl``)."""
+    """Append-only JSONL timeline (default ``$XDG_STATE_HOME/oncall-tui/timeline.jsonl``).
 
-    def __init__(self, path: Path | None = None) -> None:
+    Shared: every ``oncall-tui`` of a context on this host (the responder's, the incident
+    commander's terminal or browser) appends to the same file. Each record is stamped with its
+    writer (``by``, ``origin`` = host:pid); :meth:`poll` returns what the others appended since
+    the last look, so each process sees the others' actions within one refresh.
+    """
+
+    def __init__(self, path: Path | None = None, *, user: str | None = None, origin: str | None = None) -> None:
         self.path = Path(path) if path is not None else state_dir() / TIMELINE_FILE
+        self.user = user
+        self.origin = origin or _new_origin()
         #: Called after each write (a view of the timeline redraws); see :meth:`watch`.
         self._watchers: list[Callable[[], None]] = []
+        #: Bytes of the file already seen (ours, or the others' returned by :meth:`poll`).
+        self._offset = self._size()
+        self._foreign: list[TimelineEvent] = []
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` after every event written; returns the function that stops it."""
@@ -76,9 +109,52 @@ class Timeline:
         for callback in list(self._watchers):
             callback()
 
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
     def _write(self, event: TimelineEvent) -> None:
-        line = json.dumps(scrub(event.to_json()), ensure_ascii=True, separators=(",", ":"))
-        append_line(self.path, line, fsync=False)
+        record = event.to_json()
+        if self.user and "by" not in record and event.kind in PEOPLE_KINDS:
+            record["by"] = self.user
+        record["origin"] = self.origin
+        line = json.dumps(scrub(record), ensure_ascii=True, separators=(",", ":"))
+        start, end = append_line(self.path, line, fsync=False)
+        if start > self._offset:  # another process appended since we last looked
+            self._read_new(start)
+        self._offset = end
+
+    def _read_new(self, upto: int) -> None:
+        """Parse the complete lines in ``[offset, upto)`` into the foreign events not yet polled."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read(upto - self._offset)
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+        for raw in chunk[:complete].split(b"\n"):
+            try:
+                event = TimelineEvent.from_json(json.loads(raw)) if raw.strip() else None
+            except (KeyError, ValueError, TypeError, AttributeError):
+                continue
+            if event is not None and event.origin != self.origin:
+                self._foreign.append(event)
+        self._offset += complete
+
+    def poll(self) -> list[TimelineEvent]:
+        """The events other processes appended since the last call (watchers told when any)."""
+        size = self._size()
+        if size < self._offset:  # replaced or truncated: start over, as history
+            self._offset = size
+        elif size > self._offset:
+            self._read_new(size)
+        found, self._foreign = self._foreign, []
+        if found:
+            self._changed()
+        return found
 
     def add(self, event: TimelineEvent) -> TimelineEvent:
         """Append one event (strings redacted)."""
@@ -95,7 +171,8 @@ class Timeline:
             self._changed()
 
     def events(self) -> list[TimelineEvent]:
-        """All readable events, oldest first (torn or malformed lines skipped)."""
+        """All readable events, oldest first (torn or malformed lines skipped; an alert change
+        two processes both recorded is shown once)."""
         out = []
         for rec in read_jsonl(self.path):
             try:
@@ -103,7 +180,33 @@ class Timeline:
             except (KeyError, ValueError, TypeError):
                 continue
         out.sort(key=lambda e: e.at)
-        return out
+        return _without_repeated_changes(out)
+
+
+_opened = itertools.count(1)
+
+
+def _new_origin() -> str:
+    """``host:pid``, and ``#n`` for the n-th timeline a process opens (each its own writer)."""
+    n = next(_opened)
+    return f"{socket.gethostname()}:{os.getpid()}" + (f"#{n}" if n > 1 else "")
+
+
+def _without_repeated_changes(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """Drop an alert event that repeats the same alert's previous change (an alert cannot start
+    firing twice without resolving between): what two processes watching one Alertmanager both
+    wrote in the same refresh."""
+    last: dict[str, Any] = {}
+    out = []
+    for e in events:
+        if e.kind == "alert":
+            key = str(e.detail.get("fingerprint") or e.detail.get("labels") or e.text)
+            change = e.detail.get("change")
+            if last.get(key) == change:
+                continue
+            last[key] = change
+        out.append(e)
+    return out
 
 
 # ------------------------------------------------------------------ alert changes --
@@ -298,11 +401,11 @@ def export_markdown(
     gaps = [e for e in evs if e.kind == "backend"]
     out += ["", "## Monitoring gaps", ""]
     out += [f"- {md_escape(e.text)}" for e in gaps] or ["- None recorded: every backend answered while oncall-tui ran."]
-    out += ["", "## Timeline (UTC)", "", "| Time (UTC) | Kind | Event |", "|---|---|---|"]
+    out += ["", "## Timeline (UTC)", "", "| Time (UTC) | Kind | By | Event |", "|---|---|---|---|"]
     for e in evs:
-        out.append(f"| {_utc(e.at)} | {e.kind} | {md_escape(e.text)} |")
+        out.append(f"| {_utc(e.at)} | {e.kind} | {md_escape(e.who or '-', max_chars=64)} | {md_escape(e.text)} |")
     if not evs:
-        out.append("| - | - | no events recorded |")
+        out.append("| - | - | - | no events recorded |")
     out += ["", "## Actions taken", ""]
     if actions:
         out += ["| Time (UTC) | Action | Target | Result |", "|---|---|---|---|"]

@@ -40,6 +40,10 @@ class AlertRecorder:
             self.timeline.extend(events)
         return len(events)
 
+    def resync(self) -> None:
+        """Another process recorded alert changes: compare the next refresh with the timeline."""
+        self._previous = None
+
     def known_alerts(self) -> Sequence[TriageAlert]:
         """The alerts the timeline last saw firing (none when it cannot be read)."""
         last: dict[str, dict] = {}

@@ -52,6 +52,10 @@ Record = Mapping[str, Any]
 VERSION_TIMEOUT = 10.0
 #: Kinds whose side effect is a process: shown, never re-run from the kept payload.
 PROCESS_KINDS = ("rollback", "rollback-dry-run", "runbook-step")
+#: Timeline kinds another process's event is told for (its "action" intent is told by its result).
+SHARED_KINDS = ("result", "note", "runbook")
+#: More events than this from elsewhere in one refresh are told in one line.
+MAX_SHARED_NOTICES = 3
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class Incident:
         self.refresh_seconds, self.clock, self.force_read_only = refresh_seconds, clock, force_read_only
         self.transport, self.env, self.allow_insecure = transport, env, allow_insecure
         self.user = settings.effective_identity
-        self.timeline = Timeline(timeline_path(state_path, context.name))
+        self.timeline = Timeline(timeline_path(state_path, context.name), user=self.user)
         self.runner = ActionRunner.for_context(
             context, audit=audit, user=self.user, read_only=force_read_only, timeline=self.timeline, clock=clock
         )
@@ -157,6 +161,7 @@ class Incident:
         self.last_data = data
         out = Observation()
         now = datetime.fromtimestamp(data.fetched_at or self.clock(), UTC)
+        out.notices += self._from_elsewhere()
         try:
             self.alerts.observe(data, now=self.clock())
         except OSError as exc:
@@ -170,6 +175,23 @@ class Incident:
         if not self.read_only and self.session.alertmanager is not None:
             out.to_expire = self.silence_watch.resolved(data.alerts, now=now)
         return out
+
+    def _from_elsewhere(self) -> list[Notice]:
+        """What the other ``oncall-tui`` processes of this context wrote to the shared timeline
+        since the last refresh: their silences, acks, notes, rollbacks and runbook steps are
+        told (with who did them); their alert changes keep this process from repeating them."""
+        try:
+            events = self.timeline.poll()
+        except OSError as exc:
+            log.warning("cannot read the timeline: %s", exc)
+            return []
+        if any(e.kind == "alert" for e in events):
+            self.alerts.resync()
+        told = [e for e in events if e.kind in SHARED_KINDS]
+        if len(told) > MAX_SHARED_NOTICES:
+            who = ", ".join(sorted({e.who or "?" for e in told}))
+            return [Notice(f"{len(told)} events from {who} (another oncall-tui): see the timeline (6)", timeout=10)]
+        return [Notice(e.text, title=f"{e.who or 'someone'} (another oncall-tui)", timeout=10) for e in told]
 
     def _ended_outages(self) -> list[Notice]:
         """Backend outages that just ended go on the timeline: the minutes the view was blind."""

@@ -59,7 +59,7 @@ class TimelineScreen(CursorKeys, ShellAccess, Screen):
 
     def on_mount(self) -> None:
         self._unwatch: Callable[[], None] | None = None
-        self.query_one(DataTable).add_columns(display("time (UTC)"), display("kind"), display("event"))
+        self.query_one(DataTable).add_columns(display("time (UTC)"), display("kind"), display("by"), display("event"))
         self.query_one(DataTable).focus()
         self.reload()
 
@@ -101,6 +101,7 @@ class TimelineScreen(CursorKeys, ShellAccess, Screen):
             table.add_row(
                 display(e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")),
                 display(e.kind, limit=32, style=self._kind_style(e)),
+                display(e.who, limit=24),
                 clipped(e.text, limit=500),
                 key=str(i),
             )
@@ -174,7 +175,10 @@ class EventDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         e = self.event
         text = Text()
-        text.append(f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.kind}\n", style="bold")
+        text.append(f"{e.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC  {e.kind}", style="bold")
+        if e.who or e.origin:
+            text.append(sanitize_for_display(f"  by {e.who or '?'}" + (f" ({e.origin})" if e.origin else ""), max_chars=200))
+        text.append("\n")
         text.append(sanitize_for_display(e.text, multiline=True, max_chars=4000) + "\n")
         for key, value in e.detail.items():
             # A step's output may be long (a log line's cap); every other value is a label's.

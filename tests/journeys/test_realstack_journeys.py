@@ -117,3 +117,39 @@ def test_read_only_refuses_every_write_key(tmp_path: Path, realstack: dict[str, 
         t.press("enter")
         t.settle()
     assert silences(am.url) == []
+
+
+def test_the_commanders_app_shows_the_responders_ack_within_one_refresh(tmp_path: Path, realstack: dict[str, str], am: Server) -> None:
+    """Two ``oncall-tui`` on one host and context: the responder acks by keys; the incident
+    commander's read-only app, already on its timeline, shows the ack and who did it without a
+    restart (a refresh is 3 s here)."""
+
+    def start(who: str, *args: str) -> Terminal:
+        config = write_config(tmp_path / f"{who}.yaml", prometheus=realstack["prometheus"], alertmanager=am.url)
+        config.write_text(f"identity: {who}\n" + config.read_text())
+        env = {"XDG_STATE_HOME": str(tmp_path / "state")}  # one host, one state dir
+        return Terminal(["--config", str(config), "--refresh", "3", *args], cols=160, rows=45, env=env).started(ALERT, timeout=40)
+
+    with start("alice") as responder, start("ic-bob", "--readonly") as commander:
+        commander.press("6")
+        commander.wait_for("TIMELINE of")
+        assert "silence.ack" not in commander.screen()
+        responder.press("tab", "A")
+        responder.wait_for("Confirm")
+        responder.press("tab", "enter")
+        wait_server(lambda: active(am), "the ack's silence")
+        started = time.monotonic()
+        screen = commander.wait_for(f"silence.ack {ALERT}: ok", timeout=10)
+        assert time.monotonic() - started < 7  # one refresh (3 s) and its paint
+        row = next(line for line in screen.splitlines() if f"silence.ack {ALERT}: ok" in line)
+        assert "result" in row and " alice " in row
+        # a note changes no alert: only the shared timeline can bring it to the commander
+        responder.press("N")
+        responder.wait_for("Add a note")
+        responder.type_text("INC-42 paged the model owners")
+        responder.press("enter")
+        started = time.monotonic()
+        screen = commander.wait_for("INC-42 paged the model owners", timeout=10)
+        assert time.monotonic() - started < 7
+        row = next(line for line in screen.splitlines() if "INC-42 paged" in line)
+        assert "note" in row and " alice " in row
