@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--text", action="store_const", dest="format", const="text", help="plain text (default)")
     out.add_argument("--svg", metavar="FILE", help="write an SVG screenshot to FILE")
     out.add_argument("--json", action="store_const", dest="format", const="json", help="signals and alerts as JSON")
+    serve = sub.add_parser("serve", parents=[common], help="the read-only app in a browser (for incident commanders)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; others print a warning)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--token-file", metavar="PATH", help="read the access token from PATH (0600) instead of generating one")
+    serve.add_argument("--max-sessions", type=int, default=4, metavar="N", help="at most N browser sessions, one process each (default 4)")
+    serve.add_argument("--public-url", metavar="URL", help="the URL browsers reach it at (behind a proxy)")
     incident = sub.add_parser("incident", parents=[common], help="the incident timeline")
     isub = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
     export = isub.add_parser("export", parents=[common], help="print or write the postmortem draft from the timeline")
@@ -109,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_check(args, out, err)
     if args.command == "incident":
         return _cmd_incident_export(args, err)
+    if args.command == "serve":
+        return _cmd_serve(args, err)
     app = _build_app(args, err)
     if app is None:
         return EXIT_CONFIG
@@ -164,6 +172,51 @@ def _cmd_snapshot(args: argparse.Namespace, app, out: Console, err: Console) -> 
     else:
         sys.stdout.write(text)
     return code
+
+
+def _serve_app_args(args: argparse.Namespace) -> list[str]:
+    """The options each browser session's app runs with (it always adds ``--readonly``)."""
+    out: list[str] = []
+    if args.demo:
+        out += ["--demo", "--demo-speed", str(args.demo_speed), "--demo-at", str(args.demo_at)]
+    elif args.config:
+        out += ["--config", os.path.abspath(args.config)]
+    for flag, value in (("--context", args.context), ("--refresh", args.refresh), ("--theme", args.theme), ("--goto", args.goto)):
+        if value is not None:
+            out += [flag, str(value)]
+    if args.insecure:
+        out.append("--insecure")
+    return out
+
+
+def _cmd_serve(args: argparse.Namespace, err: Console) -> int:
+    """``oncall-tui serve``: the read-only app in a browser, behind a token."""
+    from oncall_tui.settings import ConfigError, load_settings
+
+    try:
+        from oncall_tui.serve import ServeError, ServeOptions, new_token, read_token_file, run
+    except ImportError as exc:  # pragma: no cover - textual-serve is a dependency
+        err.print(Text(f"oncall-tui serve needs textual-serve: {exc}"))
+        return EXIT_CONFIG
+    if not args.demo:
+        try:  # a wrong config is told here, not in every browser tab
+            load_settings(args.config).context(args.context)
+        except ConfigError as exc:
+            err.print(Text(f"oncall-tui: config error\n{exc}"))
+            return EXIT_CONFIG
+    try:
+        token = read_token_file(args.token_file) if args.token_file else new_token()
+        options = ServeOptions(
+            host=args.host, port=args.port, token=token, max_sessions=args.max_sessions, public_url=args.public_url
+        )
+        run(_serve_app_args(args), options, say=lambda line: print(line, flush=True))
+    except ServeError as exc:
+        err.print(Text(f"oncall-tui serve: {exc}"))
+        return EXIT_CONFIG
+    except OSError as exc:
+        err.print(Text(f"oncall-tui serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"))
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _cmd_incident_export(args: argparse.Namespace, err: Console) -> int:

@@ -2,6 +2,7 @@
 
     .venv/bin/python screenshots/generate.py          # writes screenshots/*.svg (and *.png with rsvg-convert)
     .venv/bin/python screenshots/generate.py logs     # only the shots whose name contains "logs"
+    .venv/bin/python screenshots/generate.py browser  # browser-view.png: `oncall-tui serve --demo` in chromium
 
 Each shot starts a fresh demo app at the same story time (15 minutes into the incident) with a
 throw-away state directory, so nothing of yours (audit log, timeline) appears in a picture.
@@ -139,7 +140,50 @@ async def shoot(name: str, size: tuple[int, int], goto: str | None, steps: Steps
     return path
 
 
+def browser_view(chromium: str = "/usr/bin/chromium") -> Path | None:
+    """``oncall-tui serve --demo`` opened in headless chromium (Playwright), as a PNG."""
+    import os
+    import socket
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("skipped browser-view.png: playwright is not installed")
+        return None
+    if not Path(chromium).exists():
+        print(f"skipped browser-view.png: {chromium} not found (apt-get install chromium)")
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="oncall-shot-") as state:
+        serve = subprocess.Popen(
+            [str(Path(sys.executable).with_name("oncall-tui")), "serve", "--demo", "--port", str(port)],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "XDG_STATE_HOME": state},
+        )
+        try:
+            assert serve.stdout is not None
+            url = next(line.split(" ", 1)[1].strip() for line in serve.stdout if line.startswith("open "))
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+                page = browser.new_page(viewport={"width": 1400, "height": 760})
+                page.goto(url)
+                page.wait_for_selector("body.-first-byte", timeout=30_000)
+                page.wait_for_timeout(4000)  # the first refresh and its paint
+                path = HERE / "browser-view.png"
+                page.screenshot(path=str(path))
+                browser.close()
+        finally:
+            serve.terminate()
+            serve.wait(timeout=15)
+    return path
+
+
 def main(argv: list[str]) -> None:
+    if not argv or "browser" in argv:
+        shot = browser_view()
+        if shot is not None:
+            print(f"wrote {shot.relative_to(HERE.parent)}")
     wanted = [s for s in SHOTS if not argv or any(a in s[0] for a in argv)]
     for name, size, goto, steps in wanted:
         with tempfile.TemporaryDirectory(prefix="oncall-shot-") as state:
