@@ -10,6 +10,7 @@ passes the data and ``now``; :func:`incident_handoff` gathers them for an incide
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -352,3 +353,23 @@ def incident_handoff(
         launch=launch,
     )
     return handoff_json(handoff) if fmt == "json" else handoff_markdown(handoff)
+
+
+async def fetch_handoff(
+    incident: Incident, fmt: Literal["md", "json"] = "md", *, launch: str | None = None, timeout: float = 60.0
+) -> tuple[str, int]:
+    """One headless refresh of every backend, then the handoff; closes the session.
+
+    Returns (text, exit code): 1 when a backend did not answer (the handoff says so too).
+    """
+    from oncall_tui.core.timerange import TimeRange
+
+    try:
+        incident.last_data = await asyncio.wait_for(incident.session.fetch_triage(TimeRange()), timeout)
+    except TimeoutError:
+        incident.last_data = None
+    finally:
+        await incident.session.aclose()
+    data = incident.last_data
+    live = data is not None and all(s.status(data.fetched_at) == "fresh" for s in data.sources.values())
+    return incident_handoff(incident, fmt, launch=launch), 0 if live else 1
