@@ -140,7 +140,7 @@ def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyp
             settings = load_settings(args.config)
         if not settings.contexts:
             raise ConfigError("no contexts configured; see config/example.yaml, or try --demo")
-        return OncallApp(
+        app = OncallApp(
             settings,
             context=args.context,
             transport=transport,
@@ -153,6 +153,9 @@ def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyp
     except ConfigError as exc:
         err.print(Text(f"oncall-tui: config error\n{exc}"))
         return None
+    if args.demo:
+        app.deep_link_prefix = "oncall-tui --demo"
+    return app
 
 
 def _cmd_snapshot(args: argparse.Namespace, app, out: Console, err: Console) -> int:  # type: ignore[no-untyped-def]

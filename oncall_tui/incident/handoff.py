@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from oncall_tui.actions.audit import scrub
+from oncall_tui.actions.audit import ensure_private_dir, scrub
 from oncall_tui.actions.silences import format_matchers
 from oncall_tui.actions.template import TemplateRejected, validate_value
 from oncall_tui.actions.timeline import (
@@ -373,3 +375,15 @@ async def fetch_handoff(
     data = incident.last_data
     live = data is not None and all(s.status(data.fetched_at) == "fresh" for s in data.sources.values())
     return incident_handoff(incident, fmt, launch=launch), 0 if live else 1
+
+
+def save_handoff(state_path: Path, context: str, text: str, now: datetime) -> Path:
+    """Write ``text`` to ``<state>/handoff-<context>-<UTC time>.md`` (0600, never over a file)."""
+    from oncall_tui.incident.incident import file_safe
+
+    ensure_private_dir(state_path)
+    path = state_path / f"handoff-{file_safe(context)}-{now.astimezone(UTC):%Y%m%d-%H%M%S}.md"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
