@@ -83,6 +83,8 @@ class OncallApp(Navigation, WriteKeys, App[int]):
     ) -> None:
         partial_render.install()
         self.settings, self.clock, self.goto = settings, clock, goto
+        #: How the handoff's deep links start the app (None: ``oncall-tui --context NAME``).
+        self.deep_link_prefix: str | None = None
         self.refresh_seconds = refresh_seconds or settings.refresh_seconds
         self.periodic_refresh, self.paused, self.time_range = periodic_refresh, False, TimeRange()
         self.state_path = Path(state_path) if state_path is not None else state_dir()
@@ -213,6 +215,20 @@ class OncallApp(Navigation, WriteKeys, App[int]):
             self.add_mode(area, partial(PlaceholderScreen, *AREAS[area]))  # type: ignore[arg-type]
         self.switch_mode(area)
 
+    def action_handoff(self) -> None:
+        """``:handoff``: the handoff of the current context from its last data, timeline and audit log."""
+        from oncall_tui.incident.handoff import incident_handoff
+        from oncall_tui.screens.handoff import HandoffScreen
+
+        try:
+            text = incident_handoff(self.incident, launch=self.deep_link_prefix)
+        except OSError as exc:
+            tell(self, Notice(f"cannot read the timeline or the audit log: {exc.strerror or exc}", "error"))
+            return
+        if isinstance(self.screen, HandoffScreen):
+            self.pop_screen()
+        self.push_screen(HandoffScreen(text))
+
     def action_screenshot(self) -> None:
         tell(self, Notice(f"screenshot saved to {self.save_screenshot()}"))
 
@@ -237,6 +253,7 @@ class OncallApp(Navigation, WriteKeys, App[int]):
             "timeline": lambda: self.action_switch_area("timeline"),
             "retry": self.action_retry,
             "runbook": self.action_runbook,
+            "handoff": self.action_handoff,
         }
         handlers[command.verb]()
 

@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md", dest="export_format", help="md (default) or json")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: stdout)")
     export.add_argument("--title", metavar="TEXT", help="postmortem title (default: 'incident in CONTEXT')")
+    handoff = isub.add_parser(
+        "handoff", parents=[common], help="what fires now, silences, actions, open writes and deep links, for the next responder"
+    )
+    handoff.add_argument("--format", choices=("md", "json"), default="md", dest="export_format", help="md (default) or json")
+    handoff.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: stdout)")
     return parser
 
 
@@ -113,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ONCALL_TUI_READ_ONLY"] = "1"
     if args.command == "check":
         return _cmd_check(args, out, err)
+    if args.command == "incident" and args.incident_command == "handoff":
+        return _cmd_incident_handoff(args, err)
     if args.command == "incident":
         return _cmd_incident_export(args, err)
     if args.command == "serve":
@@ -141,7 +148,7 @@ def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyp
             settings = load_settings(args.config)
         if not settings.contexts:
             raise ConfigError("no contexts configured; see config/example.yaml, or try --demo")
-        return OncallApp(
+        app = OncallApp(
             settings,
             context=args.context,
             transport=transport,
@@ -154,6 +161,9 @@ def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyp
     except ConfigError as exc:
         err.print(Text(f"oncall-tui: config error\n{exc}"))
         return None
+    if args.demo:
+        app.deep_link_prefix = "oncall-tui --demo"
+    return app
 
 
 def _cmd_snapshot(args: argparse.Namespace, app, out: Console, err: Console) -> int:  # type: ignore[no-untyped-def]
@@ -224,18 +234,12 @@ def _cmd_incident_export(args: argparse.Namespace, err: Console) -> int:
     from oncall_tui.actions.audit import state_dir
     from oncall_tui.actions.timeline import Timeline, export_json, export_markdown
     from oncall_tui.incident import timeline_path
-    from oncall_tui.settings import ConfigError, load_settings
+    from oncall_tui.settings import ConfigError
 
     name = args.context
     if name is None:
         try:
-            if args.demo:
-                from oncall_tui.demo import demo_settings
-
-                settings = demo_settings()
-            else:
-                settings = load_settings(args.config)
-            name = settings.context().name
+            name = _settings(args).context().name
         except ConfigError as exc:
             err.print(Text(f"oncall-tui: config error (or pass --context NAME)\n{exc}"))
             return EXIT_CONFIG
@@ -246,17 +250,69 @@ def _cmd_incident_export(args: argparse.Namespace, err: Console) -> int:
     text = render(events, context=name, title=title)
     if not events:
         err.print(Text(f"oncall-tui: no timeline events for context {name!r} in {path}"))
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text if text.endswith("\n") else text + "\n")
-        except OSError as exc:
-            err.print(Text(f"oncall-tui: cannot write {args.output}: {exc.strerror or exc}"))
-            return EXIT_FAILED
-        err.print(Text(f"wrote {args.output} ({len(events)} events)"))
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return _emit(text, args.output, err, f"{len(events)} events")
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The demo's settings with ``--demo``, else the config's (raises ``ConfigError``)."""
+    if args.demo:
+        from oncall_tui.demo import demo_settings
+
+        return demo_settings()
+    from oncall_tui.settings import load_settings
+
+    return load_settings(args.config)
+
+
+def _emit(text: str, output: str | None, err: Console, what: str) -> int:
+    """``text`` to ``output`` (or stdout), ending in one newline."""
+    text = text if text.endswith("\n") else text + "\n"
+    if not output:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        err.print(Text(f"oncall-tui: cannot write {output}: {exc.strerror or exc}"))
+        return EXIT_FAILED
+    err.print(Text(f"wrote {output} ({what})"))
     return EXIT_OK
+
+
+def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
+    """``oncall-tui incident handoff``: one refresh of the context's backends, headless, then
+    the handoff for the next responder (exit 1 when a backend did not answer)."""
+    from oncall_tui.actions.audit import AuditLog, state_dir
+    from oncall_tui.incident import Incident
+    from oncall_tui.incident.handoff import fetch_handoff
+    from oncall_tui.settings import ConfigError
+
+    try:
+        settings = _settings(args)
+        context = settings.context(args.context)
+    except ConfigError as exc:
+        err.print(Text(f"oncall-tui: config error\n{exc}"))
+        return EXIT_CONFIG
+    transport = None
+    if args.demo:
+        from oncall_tui.demo import DemoIncident, demo_transport
+
+        transport = demo_transport(DemoIncident(offset=args.demo_at, speed=args.demo_speed))
+    state = state_dir()
+    incident = Incident(
+        settings, context, audit=AuditLog(state / "audit.jsonl"), state_path=state,
+        refresh_seconds=args.refresh or settings.refresh_seconds, force_read_only=True,
+        transport=transport, allow_insecure=args.insecure,
+    )  # fmt: skip
+    try:
+        text, code = asyncio.run(fetch_handoff(incident, args.export_format, launch="oncall-tui --demo" if args.demo else None))
+    except OSError as exc:  # the timeline or audit log cannot be read
+        err.print(Text(f"oncall-tui: cannot read the incident state in {state}: {exc.strerror or exc}"))
+        return EXIT_FAILED
+    if code:
+        err.print(Text("oncall-tui: a backend did not answer; the handoff says which"))
+    return _emit(text, args.output, err, "handoff") or code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from textual.fuzzy import Matcher
 
 from oncall_tui.text.sanitize import sanitize_for_display
 
+
 class OncallCommands(Provider):
     """Services, alerts, contexts and themes; titles are untrusted and go in as Text/Content only."""
 
@@ -28,6 +29,7 @@ class OncallCommands(Provider):
                 out.append(
                     (f"alert {alert.name} ({where}, {alert.state})", partial(app.focus_alert_service, alert.service), "show the alerts of its service")
                 )
+        out.append(("handoff for the next responder", partial(app.run_command, ":handoff"), "firing, silences, actions, open writes, deep links"))
         for name in app.settings.contexts:
             out.append((f"context {name}", partial(app.run_command, f":ctx {name}"), "switch every panel to it"))
         for name in sorted(app.available_themes):

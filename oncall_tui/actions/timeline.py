@@ -356,6 +356,20 @@ def impact_window(events: Iterable[TimelineEvent]) -> ImpactWindow:
     )
 
 
+def action_results(events: Iterable[TimelineEvent]) -> list[tuple[TimelineEvent, TimelineEvent | None]]:
+    """Each action event, oldest first, with its result event (None: no result recorded)."""
+    evs = sorted(events, key=lambda e: e.at)
+    results = {str(e.detail.get("action_id")): e for e in evs if e.kind == "result"}
+    return [(a, results.get(str(a.detail.get("action_id")))) for a in evs if a.kind == "action"]
+
+
+def result_verdict(result: TimelineEvent | None) -> str:
+    """``ok at 2026-11-22 05:03:01: ...``, ``FAILED at ...`` or "no result recorded (interrupted?)"."""
+    if result is None:
+        return "no result recorded (interrupted?)"
+    return ("ok" if result.detail.get("ok") else "FAILED") + f" at {_utc(result.at)}: {result.text}"
+
+
 def export_markdown(
     events: Iterable[TimelineEvent],
     *,
@@ -368,9 +382,9 @@ def export_markdown(
     now = now or datetime.now(UTC)
     window = impact_window(evs)
     fired = sorted({str(e.detail.get("alertname") or "?") for e in evs if e.detail.get("change") == "firing"})
-    actions = [e for e in evs if e.kind == "action"]
-    results = {str(e.detail.get("action_id")): e for e in evs if e.kind == "result"}
-    failed = sum(1 for e in results.values() if e.detail.get("ok") is False)
+    pairs = action_results(evs)
+    actions = [a for a, _ in pairs]
+    failed = sum(1 for _, r in pairs if r is not None and r.detail.get("ok") is False)
 
     out = [
         f"# Postmortem draft: {md_escape(title)}",
@@ -409,15 +423,10 @@ def export_markdown(
     out += ["", "## Actions taken", ""]
     if actions:
         out += ["| Time (UTC) | Action | Target | Result |", "|---|---|---|---|"]
-        for a in actions:
-            res = results.get(str(a.detail.get("action_id")))
-            if res is None:
-                verdict = "no result recorded (interrupted?)"
-            else:
-                verdict = ("ok" if res.detail.get("ok") else "FAILED") + f" at {_utc(res.at)}: {res.text}"
+        for a, res in pairs:
             out.append(
                 f"| {_utc(a.at)} | {md_escape(a.detail.get('kind', a.text))} | "
-                f"{md_escape(a.detail.get('target', ''))} | {md_escape(verdict)} |"
+                f"{md_escape(a.detail.get('target', ''))} | {md_escape(result_verdict(res))} |"
             )
     else:
         out.append("- None recorded.")
@@ -439,8 +448,7 @@ def export_markdown(
     else:
         out.append("- None recorded.")
     out += ["", "## Follow-ups", ""]
-    for a in actions:
-        res = results.get(str(a.detail.get("action_id")))
+    for a, res in pairs:
         if res is None or res.detail.get("ok") is False:
             state = "was interrupted" if res is None else "failed"
             out.append(

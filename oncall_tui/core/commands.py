@@ -25,6 +25,7 @@ VERBS: dict[str, tuple[tuple[str, ...], bool | str, str]] = {
     "timeline": (("tl",), False, "the incident timeline (N note, e export)"),
     "retry": ((), False, "failed writes kept for retry: retry or dismiss them"),
     "runbook": (("rb",), False, "the selected alert's runbook"),
+    "handoff": ((), False, "handoff for the next responder: firing, silences, actions, open writes, links (w saves)"),
     "q": (("quit", "q!"), False, "quit"),
 }
 

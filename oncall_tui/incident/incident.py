@@ -85,10 +85,14 @@ class Refused(ActionError):
         self.title = title
 
 
+def file_safe(name: str) -> str:
+    """A context name usable in a file name (other characters become ``_``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:100] or "_"
+
+
 def timeline_path(base: Path, context_name: str) -> Path:
     """One timeline file per context: ``<state>/timeline-<context>.jsonl`` (name made file-safe)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in context_name)[:100] or "_"
-    return base / f"timeline-{safe}.jsonl"
+    return base / f"timeline-{file_safe(context_name)}.jsonl"
 
 
 class Incident:
