@@ -160,6 +160,11 @@ class OncallApp(Navigation, WriteKeys, App[int]):
     def on_data_loaded(self, message: shell.DataLoaded) -> None:
         self.data_loaded(message.data, message.kind)
 
+    async def _shared_annotations(self) -> None:
+        """Other hosts' oncall-tui annotations (Grafana) onto this context's timeline view."""
+        for notice in await self.incident.fetch_shared_annotations():
+            tell(self, notice)
+
     def data_loaded(self, data: TriageData, changed: str | None = None) -> None:
         """New data from ``changed`` (a backend; None: all of them): the incident observes it."""
         observed = self.incident.observe(data)
@@ -167,6 +172,8 @@ class OncallApp(Navigation, WriteKeys, App[int]):
             tell(self, notice)
         for silence_id in observed.to_expire:
             self.run_worker(self._expire_resolved(silence_id), group="actions", exit_on_error=False)
+        if self.incident.shared_annotations_due():
+            self.run_worker(self._shared_annotations(), group="shared-annotations", exclusive=True, exit_on_error=False)
         follow = getattr(self.screen, "follow_triage", None)  # the service detail follows the data
         if follow is not None:
             follow(data, changed)

@@ -197,3 +197,30 @@ async def test_the_other_processes_actions_are_told_with_who_did_them(tmp_path: 
     assert sum('"kind":"alert"' in line for line in lines) == len(changes)  # written once, not hidden
     await responder.session.aclose()
     await commander.session.aclose()
+
+
+async def test_other_hosts_annotations_in_grafana_join_the_timeline_once(tmp_path: Path) -> None:
+    """A responder on another host posts notes and action annotations to Grafana (tags
+    oncall-tui + context): they join this incident's timeline view, each once; what this host
+    posted itself (already on the timeline) is not repeated; other contexts' are not taken."""
+    from oncall_tui.demo import demo_settings
+    from oncall_tui.models.grafana import AnnotationSpec
+
+    incident, _, clock = make(tmp_path, conf=demo_settings())
+    incident.observe(await refreshed(incident))
+    grafana = incident.session.grafana
+    assert grafana is not None and incident.shared_annotations_due()
+    at = int(clock() * 1000)
+    elsewhere = await grafana.create_annotation(AnnotationSpec(text="bob: paged the DB team", time=at, tags=["oncall-tui", "demo", "note"]))
+    await grafana.create_annotation(AnnotationSpec(text="other context", time=at, tags=["oncall-tui", "staging"]))
+    _, post_at = incident.add_note("our own note")
+    assert post_at is not None
+    await incident.post_note("our own note", post_at)
+    told = await incident.fetch_shared_annotations()
+    assert [n.text for n in told] == ["bob: paged the DB team"] and "Grafana annotation" in told[0].title
+    merged = [e for e in incident.timeline_events() if e.origin == "grafana"]
+    assert [(e.text, e.detail["annotation_id"]) for e in merged] == [("bob: paged the DB team", elsewhere)]
+    assert not incident.shared_annotations_due()  # asked again in 30 s, not each refresh
+    assert await incident.fetch_shared_annotations() == []
+    assert sum(e.text == "our own note" for e in incident.timeline_events()) == 1
+    await incident.session.aclose()

@@ -105,7 +105,8 @@ class Timeline:
         self._watchers.append(callback)
         return lambda: self._watchers.remove(callback) if callback in self._watchers else None
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Tell the watchers (a view redraws): written here, elsewhere, or merged from Grafana."""
         for callback in list(self._watchers):
             callback()
 
@@ -153,13 +154,13 @@ class Timeline:
             self._read_new(size)
         found, self._foreign = self._foreign, []
         if found:
-            self._changed()
+            self.changed()
         return found
 
     def add(self, event: TimelineEvent) -> TimelineEvent:
         """Append one event (strings redacted)."""
         self._write(event)
-        self._changed()
+        self.changed()
         return event
 
     def extend(self, events: Iterable[TimelineEvent]) -> None:
@@ -168,7 +169,7 @@ class Timeline:
             self._write(event)
             written += 1
         if written:
-            self._changed()
+            self.changed()
 
     def events(self) -> list[TimelineEvent]:
         """All readable events, oldest first (torn or malformed lines skipped; an alert change

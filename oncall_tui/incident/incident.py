@@ -37,6 +37,7 @@ from oncall_tui.actions.timeline import (
     outage_window,
 )
 from oncall_tui.clients.alertmanager import AlertmanagerClient
+from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.session import BackendSession, TriageData
 from oncall_tui.core import format as fmt
 from oncall_tui.core.triage import TriageAlert
@@ -56,6 +57,10 @@ PROCESS_KINDS = ("rollback", "rollback-dry-run", "runbook-step")
 SHARED_KINDS = ("result", "note", "runbook")
 #: More events than this from elsewhere in one refresh are told in one line.
 MAX_SHARED_NOTICES = 3
+#: How often Grafana is asked for the annotations other hosts' oncall-tui posted (seconds).
+SHARED_ANNOTATIONS_EVERY = 30.0
+#: How far back they are looked for when the timeline is empty or older.
+SHARED_ANNOTATIONS_SPAN = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,14 @@ def timeline_path(base: Path, context_name: str) -> Path:
     return base / f"timeline-{file_safe(context_name)}.jsonl"
 
 
+def _told(events: Sequence[TimelineEvent], where: str) -> list[Notice]:
+    """Notices for events someone else wrote (one line when there are many)."""
+    if len(events) > MAX_SHARED_NOTICES:
+        who = ", ".join(sorted({e.who or "?" for e in events}))
+        return [Notice(f"{len(events)} events from {who} ({where}): see the timeline (6)", timeout=10)]
+    return [Notice(e.text, title=f"{e.who or 'someone'} ({where})", timeout=10) for e in events]
+
+
 class Incident:
     """One context's incident. ``refresh_seconds`` paces the session (a backend is never
     "ok" after 2x the interval without an answer, DESIGN.md)."""
@@ -124,6 +137,9 @@ class Incident:
         self.alerts = AlertRecorder(self.timeline)
         self.silence_watch = SilenceWatch(self.user, self.silence_warning_window())
         self.last_data: TriageData | None = None
+        #: Annotations from other hosts' oncall-tui (by Grafana id), merged into the timeline view.
+        self.remote_events: dict[int, TimelineEvent] = {}
+        self._annotations_asked_at: float | None = None
         self.session = self.open_session()
 
     # ------------------------------------------------------------------ reads --
@@ -191,11 +207,56 @@ class Incident:
             return []
         if any(e.kind == "alert" for e in events):
             self.alerts.resync()
-        told = [e for e in events if e.kind in SHARED_KINDS]
-        if len(told) > MAX_SHARED_NOTICES:
-            who = ", ".join(sorted({e.who or "?" for e in told}))
-            return [Notice(f"{len(told)} events from {who} (another oncall-tui): see the timeline (6)", timeout=10)]
-        return [Notice(e.text, title=f"{e.who or 'someone'} (another oncall-tui)", timeout=10) for e in told]
+        return _told([e for e in events if e.kind in SHARED_KINDS], "another oncall-tui")
+
+    def timeline_events(self) -> list[TimelineEvent]:
+        """This context's timeline as the views show it: the shared file, plus the annotations
+        other hosts' oncall-tui posted to Grafana (raises ``OSError``)."""
+        return sorted([*self.timeline.events(), *self.remote_events.values()], key=lambda e: e.at)
+
+    def shared_annotations_due(self) -> bool:
+        asked = self._annotations_asked_at
+        return self.session.grafana is not None and (asked is None or self.clock() - asked >= SHARED_ANNOTATIONS_EVERY)
+
+    async def fetch_shared_annotations(self) -> list[Notice]:
+        """Grafana's annotations tagged ``oncall-tui`` and this context that no oncall-tui on this
+        host posted (those are on the timeline already): merged into the timeline view, each
+        once (by id). A Grafana that does not answer is logged, never an error here."""
+        self._annotations_asked_at = now = self.clock()
+        grafana = self.session.grafana
+        if grafana is None:
+            return []
+        try:
+            local = self.timeline.events()
+        except OSError:
+            local = []
+        posted_here = {e.detail.get("annotation_id") for e in local}
+        try:  # every oncall-tui of this host audits its posts (quietly: not on the timeline)
+            posted_here |= {r.get("annotation_id") for r in self.audit.records() if r.get("type") == "result"}
+        except OSError:
+            pass
+        since = max(min((e.at.timestamp() for e in local), default=now), now - SHARED_ANNOTATIONS_SPAN)
+        try:
+            found = await grafana.annotations(
+                from_ms=int((since - 60) * 1000), to_ms=int((now + 60) * 1000),
+                tags=[annotations.TAG, self.context.name], type="annotation", limit=500,
+            )
+        except BackendError as exc:
+            log.info("shared annotations not read from Grafana: %s", exc)
+            return []
+        new = []
+        for item in found:
+            if item.id in posted_here or item.id in self.remote_events:
+                continue
+            event = TimelineEvent(
+                at=datetime.fromtimestamp(item.at, UTC), kind="note", text=item.text, by=item.login or None,
+                origin="grafana", detail={"annotation_id": item.id, "source": "grafana", "tags": list(item.tags)},
+            )
+            self.remote_events[item.id] = event
+            new.append(event)
+        if new:
+            self.timeline.changed()
+        return _told(new, "Grafana annotation")
 
     def _ended_outages(self) -> list[Notice]:
         """Backend outages that just ended go on the timeline: the minutes the view was blind."""

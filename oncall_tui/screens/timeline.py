@@ -85,7 +85,7 @@ class TimelineScreen(CursorKeys, ShellAccess, Screen):
 
     def events(self) -> list[TimelineEvent]:
         try:
-            return self.incident.timeline.events()
+            return self.incident.timeline_events()
         except OSError as exc:
             notify_error(self.app, "cannot read the timeline", exc)
             return []
