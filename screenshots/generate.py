@@ -99,7 +99,7 @@ async def alert_groups(app: OncallApp, pilot: Any) -> None:
 
 
 #: Config changes of a shot (over the demo's settings).
-SETTINGS: dict[str, dict[str, Any]] = {"alert-groups": {"alerts": {"group_by": ["severity"]}}}
+SETTINGS: dict[str, dict[str, Any]] = {"alert-groups": {"alerts": {"group_by": ["severity"]}}, "timeline": {"identity": "alice"}}
 
 SHOTS: list[tuple[str, tuple[int, int], str | None, Steps | None]] = [
     # name, size, deep link, steps

@@ -300,7 +300,7 @@ async def test_timeline_notes_alert_changes_and_export(tmp_path: Path, monkeypat
         await pilot.press(*"rolled back to v2.3", "enter")
         await pilot.pause()
         assert app.screen is screen
-        texts = [str(row[2]) for row in (screen.query_one(DataTable).get_row_at(i) for i in range(screen.query_one(DataTable).row_count))]
+        texts = [str(row[3]) for row in (screen.query_one(DataTable).get_row_at(i) for i in range(screen.query_one(DataTable).row_count))]
         kinds = [str(row[1]) for row in (screen.query_one(DataTable).get_row_at(i) for i in range(screen.query_one(DataTable).row_count))]
         assert "rolled back to v2.3" in texts
         assert {"alert", "action", "result", "note"} <= set(kinds)
@@ -346,7 +346,7 @@ def test_cli_incident_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
 def test_timeline_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = lambda: T0
     transport = DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock))
-    app = OncallApp(demo_settings(), transport=transport, clock=clock, periodic_refresh=False, state_path=tmp_path)
+    app = OncallApp(demo_settings().model_copy(update={"identity": "alice"}), transport=transport, clock=clock, periodic_refresh=False, state_path=tmp_path)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.app.first_load.wait()
