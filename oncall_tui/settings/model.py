@@ -55,7 +55,7 @@ def prometheus_duration_seconds(text: str) -> float:
         raise ValueError("expected a Prometheus duration such as 30d, 4w, 7d or 1h30m")
     total = sum(int(g) * unit for g, unit in zip(match.groups(), _PROM_UNITS, strict=True) if g)
     if total <= 0:
-        raise ValueError("a duration must be longer than 0s")
+        raise ValueError("a Prometheus duration must be longer than 0s")
     return float(total)
 
 
