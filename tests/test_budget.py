@@ -338,3 +338,33 @@ async def test_help_on_triage_explains_the_burn_column() -> None:
         assert BURN_HELP == "BURN: error-budget burn rate over 1h (error ratio ÷ (1 − SLO))"
         shown = "".join(str(w.render()) for w in app.screen.query("Static"))
         assert BURN_HELP in shown
+
+
+class _RefuseBurn(httpx.AsyncBaseTransport):
+    """The demo, except that Prometheus refuses any query with a 1h range (the BURN query)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "demo-prometheus" and b"%5B1h%5D" in request.content:
+            return httpx.Response(422, json={"status": "error", "errorType": "execution", "error": "too many samples"})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_refused_burn_query_leaves_the_golden_signals_and_says_why() -> None:
+    from oncall_tui.clients.session import BackendSession
+    from oncall_tui.core.timerange import TimeRange
+
+    clock = Clock()
+    transport = _RefuseBurn(DemoTransport(DemoIncident(start=T0, offset=900.0, clock=clock)))
+    session = BackendSession(settings().context("demo"), transport=transport, clock=clock)
+    try:
+        data = await session.fetch_triage(TimeRange())
+    finally:
+        await session.aclose()
+    assert data.sources["prometheus"].status(clock()) == "fresh"
+    rows = {r.service: r for r in data.rows}
+    assert rows["llm-server"].values["errors"] is not None and rows["llm-server"].values["errors"] > 0.05
+    assert all(r.burn_rate is None for r in data.rows)  # unknown, not the 1m errors
+    assert any(w.startswith("BURN (1h error ratio) query failed: ") and "too many samples" in w for w in data.warnings)
