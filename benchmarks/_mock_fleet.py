@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from oncall_tui.clients.session import RANGE_POINTS
+from oncall_tui.core.budget import burn_ratio_query
 from oncall_tui.core.signals import build_signal_queries
 from oncall_tui.core.timerange import TimeRange
 from oncall_tui.demo import ALERTMANAGER_URL, PROMETHEUS_URL, demo_services
@@ -112,6 +113,9 @@ class FleetTransport(httpx.MockTransport):
         self.signal_of = {
             expr: signal for signal, expr in build_signal_queries(services).items()
         }
+        burn = burn_ratio_query(services)
+        if burn is not None:  # the BURN column's 1h error ratio: answered like the errors
+            self.signal_of.setdefault(burn, "errors")
         self.trouble = {
             s.name: i for i, s in enumerate(services) if i % 17 == 3
         }  # 3 of 50 in trouble

@@ -204,7 +204,8 @@ class OncallApp(Navigation, WriteKeys, App[int]):
             if b.description and b.id not in seen:
                 seen.add(b.id)
                 rows.append((b.key_display or self.get_key_display(b), b.description, b.id or ""))
-        self.push_screen(HelpScreen(type(self.screen).__name__.replace("Screen", ""), rows))
+        notes = tuple(getattr(self.screen, "HELP_NOTES", ()))
+        self.push_screen(HelpScreen(type(self.screen).__name__.replace("Screen", ""), rows, notes=notes))
 
     def action_command_line(self) -> None:
         from oncall_tui.screens.overlays import CommandLine

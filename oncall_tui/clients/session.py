@@ -26,6 +26,7 @@ from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.factory import build_http_client
 from oncall_tui.clients.http import NO_RETRY, SKEW_WARN_SECONDS
 from oncall_tui.clients.prometheus import PrometheusClient
+from oncall_tui.core.budget import Budget, budget_queries, burn_ratio_query, compute_budget
 from oncall_tui.core.grouping import route_group_by
 from oncall_tui.core.signals import SIGNALS, build_signal_queries, discover_services, discovery_query, service_query
 from oncall_tui.core.timerange import TimeRange
@@ -251,6 +252,9 @@ class BackendSession:
         at = now if time_range.end is None else min(time_range.end, now)
         for signal, expr in queries.items():
             jobs[f"instant:{signal}"] = self.prometheus.query(expr, time=at, retry=NO_RETRY)
+        burn = burn_ratio_query(services)
+        if burn is not None:  # the BURN column: every SLO service's 1h error ratio, one query
+            jobs["instant:burn"] = self.prometheus.query(burn, time=at, retry=NO_RETRY)
         if range_key != self._range_key:
             for signal, expr in queries.items():
                 if signal in TREND_SIGNALS:
@@ -258,6 +262,16 @@ class BackendSession:
         if probe is None:
             jobs["prom_alerts"] = self.prometheus.alerts(retry=NO_RETRY)
         answers = dict(zip(jobs, await asyncio.gather(*jobs.values(), return_exceptions=True), strict=True))
+        burn_failed = answers.get("instant:burn")
+        if isinstance(burn_failed, BackendError) and not any(
+            isinstance(r, BaseException) for k, r in answers.items() if k != "instant:burn"
+        ):
+            # Only the BURN query was refused (e.g. an SLO service's own PromQL): the golden
+            # signals still show, BURN says "–" and the warning says why.
+            answers["instant:burn"] = None
+            burn_warning = [f"BURN (1h error ratio) query failed: {burn_failed}"]
+        else:
+            burn_warning = []
         failure = next((r for r in answers.values() if isinstance(r, BaseException)), None)
         if failure is not None:
             raise failure
@@ -267,7 +281,9 @@ class BackendSession:
             self._range_key = range_key
         self._raw.update(answers)
         self._services_now, self._queries = services, queries
-        self._prom_warnings = [w for r in answers.values() for w in getattr(r, "warnings", [])]
+        self._prom_warnings = [*burn_warning, *(w for r in answers.values() for w in getattr(r, "warnings", []))]
+        if burn is None:
+            self._raw.pop("instant:burn", None)
 
     async def _refresh_alertmanager(self) -> None:
         if self.members:
@@ -427,6 +443,49 @@ class BackendSession:
             out[name] = (value, expr)
         return out
 
+    async def fetch_budget(
+        self,
+        service: Service,
+        *,
+        at: float | None = None,
+        incident_start: float | None = None,
+        incident_source: str = "",
+    ) -> Budget:
+        """The error budget of ``service`` (with an availability SLO): its error ratio over the
+        SLO window, the four burn windows and the incident's duration, one instant query each,
+        all evaluated at ``at`` (default now). A query that fails is named in ``errors`` (the
+        others still count); raises :class:`~oncall_tui.core.budget.BudgetUnavailable` when the
+        service's error ratio cannot be widened to a window.
+
+        These queries read up to ``slo.window`` of samples: the detail view asks when it opens
+        and then every :data:`~oncall_tui.core.budget.BUDGET_REFRESH_SECONDS`, never per refresh.
+        """
+        at = self.clock() if at is None else at
+        queries = budget_queries(service, incident_seconds=None if incident_start is None else at - incident_start)
+        ratios: dict[str, float | None] = {}
+        errors: dict[str, str] = {}
+        if self.prometheus is None:
+            errors = {name: "no Prometheus endpoint in this context" for name in queries}
+        else:
+            answers = await asyncio.gather(
+                *(self.prometheus.query(q, time=at) for q in queries.values()), return_exceptions=True
+            )
+            for name, answer in zip(queries, answers, strict=True):
+                if isinstance(answer, BackendError):
+                    errors[name] = str(answer)
+                elif isinstance(answer, BaseException):
+                    errors[name] = f"{type(answer).__name__}: {answer}"[:300]
+                else:
+                    data = answer.data
+                    if not isinstance(data, VectorResult) or len(data.result) > 1:
+                        errors[name] = "expected one series (the service's error ratio)"
+                    else:
+                        ratios[name] = data.result[0].value.value if data.result else None
+        return compute_budget(
+            service, queries, ratios, at=at, errors=errors,
+            incident_start=incident_start, incident_source=incident_source,
+        )
+
     def _assemble(
         self, services: list[Service], queries: dict[str, str], time_range: TimeRange, warnings: list[str]
     ) -> TriageData:
@@ -448,10 +507,13 @@ class BackendSession:
             r = raw.get(f"instant:{signal}")
             if r is not None and isinstance(r.data, VectorResult):
                 current[signal] = r.data.by_label("service")
+        burn = raw.get("instant:burn")
+        burn_ratio = burn.data.by_label("service") if burn is not None and isinstance(burn.data, VectorResult) else {}
         rows = build_rows(
             services,
             current,
             ranges,
+            burn_ratio=burn_ratio,
             firing_by_service=firing_by_service(alerts),
             previous_buckets={r.service: r.bucket for r in self._last.rows},
         )

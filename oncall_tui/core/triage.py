@@ -82,10 +82,13 @@ def build_rows(
     firing_by_service: Mapping[str, int] | None = None,
     thresholds: Thresholds = Thresholds(),
     previous_buckets: Mapping[str, int] | None = None,
+    burn_ratio: Mapping[str, float] | None = None,
 ) -> list[SignalRow]:
     """One row per service: degraded ones worst first, then the healthy ones by name.
 
     ``current`` is each signal's value per service now; ``ranges`` the history for sparklines.
+    ``burn_ratio`` is each SLO service's error ratio over the BURN window (1h, see
+    :mod:`.budget`); without it (None) the burn rate is taken from the current error ratio.
     """
     history = {
         s: (r.by_label("service") if r is not None else {}) for s, r in (ranges or {}).items()
@@ -99,8 +102,9 @@ def build_rows(
                 0.0 if math.isnan(p.value) else p.value for p in history.get(signal, {}).get(svc.name, [])
             ]
         errors, p99 = row.values["errors"], row.values["latency_p99"]
-        if svc.slo.availability and errors is not None:
-            row.burn_rate = errors / (1.0 - svc.slo.availability)
+        ratio = errors if burn_ratio is None else _finite(burn_ratio.get(svc.name))
+        if svc.slo.availability and ratio is not None:
+            row.burn_rate = ratio / (1.0 - svc.slo.availability)
         slo_p99 = svc.slo.latency_p99_seconds
         p99_warn = slo_p99 or thresholds.latency_p99_warn
         p99_crit = 2 * slo_p99 if slo_p99 else thresholds.latency_p99_crit

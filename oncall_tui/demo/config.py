@@ -21,7 +21,8 @@ _SLOS: dict[str, dict[str, float]] = {
     "feature-store": {"availability": 0.999, "latency_p99_seconds": 0.5},
     "model-router": {"availability": 0.995, "latency_p99_seconds": 3.0},
     "embedder": {"availability": 0.999, "latency_p99_seconds": 0.2},
-    "reranker": {"availability": 0.999, "latency_p99_seconds": 0.5},
+    # 0.1 % errors when healthy: a 0.999 target would burn at exactly 1x, in and out of "warn".
+    "reranker": {"availability": 0.998, "latency_p99_seconds": 0.5},
 }
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from oncall_tui.core.budget import burn_ratio_query
 from oncall_tui.core.gpu.serving import llm_saturation_queries
 from oncall_tui.core.signals import (
     tidy_grouping,
@@ -30,9 +31,12 @@ from oncall_tui.demo.fleet import (
 )
 from oncall_tui.demo.incident import (
     GPU_METRICS,
+    INCIDENT_AT,
     NEW_VERSION,
     OLD_VERSION,
     POD_PROFILE,
+    PROFILE,
+    SCRAPE_INTERVAL,
     SIGNALS,
     DemoIncident,
 )
@@ -42,6 +46,13 @@ from oncall_tui.settings import Service
 Value = Callable[[float], float | None]
 
 _WINDOW = re.compile(r"\[\s*\d+(?:ms|s|m|h|d|w|y)\s*\]")
+_WINDOW_PARTS = re.compile(r"\[\s*(\d+)(ms|s|m|h|d|w|y)\s*\]")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+#: Error ratios over windows longer than this are averaged over the window (the error budget's
+#: 30d, the burn windows, the incident's duration); shorter ones are the value now.
+AVERAGE_ABOVE = 120.0
+#: At most this many samples per averaged window (coarser steps for long incidents).
+MAX_WINDOW_SAMPLES = 240
 _SELECTOR = re.compile(r"\s*(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)?\s*(?:\{(?P<body>.*)\})?\s*", re.DOTALL)
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UNESCAPE = re.compile(r"\\(.)")
@@ -89,6 +100,12 @@ def parse_selector(expr: str) -> list[Matcher] | None:
     if all(x.matches_value("") for x in matchers):
         raise SelectorError("vector selector must contain at least one non-empty matcher")
     return matchers
+
+
+def _window_seconds(expr: str) -> float | None:
+    """The (first) range window of ``expr`` in seconds, None if it has none."""
+    m = _WINDOW_PARTS.search(expr)
+    return None if m is None else int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
 
 
 def build_catalog(incident: DemoIncident) -> list[RawSeries]:
@@ -149,6 +166,10 @@ class QueryBook:
                 expr = service_query(service, signal)
                 if expr:
                     self._known.setdefault(normalize(expr), (signal, [service.name]))
+        burn = burn_ratio_query(self.services)
+        if burn is not None:  # the triage BURN column (the SLO services' 1h error ratio)
+            slo_names = [s.name for s in self.services if s.slo.availability]
+            self._known.setdefault(normalize(burn), ("errors", slo_names))
         self._known[normalize(discovery_query())] = ("discovery", names)
         for name, expr in llm_saturation_queries().items():
             family = {"vllm": "vllm", "kv": "vllm", "triton": "triton", "tgi": "tgi"}[name.split("_")[0]]
@@ -165,6 +186,9 @@ class QueryBook:
             signal, names = known
             if signal == "discovery":
                 return self._discovery(names)
+            window = _window_seconds(expr)
+            if signal == "errors" and window is not None and window > AVERAGE_ABOVE:
+                return [self._error_ratio_series(n, window) for n in names]
             return [self._signal_series(signal, n) for n in names]
         ratio = _RATIO.fullmatch(expr.strip())
         if ratio is not None:  # used / (used + free): the GPU memory history
@@ -207,6 +231,40 @@ class QueryBook:
         if signal.startswith("llm:"):
             return RawSeries(labels, lambda ts: self.incident.llm_value(signal[4:], name, ts))
         return RawSeries(labels, lambda ts: self.incident.value(signal, name, ts))
+
+    def _error_ratio_series(self, name: str, window: float) -> RawSeries:
+        """The error ratio of ``name`` over ``window`` seconds: errors weighted by traffic, as
+        ``sum(rate(errors[w])) / sum(rate(all[w]))`` would be."""
+        labels = {"namespace": NAMESPACE, "service": name}
+        incident = self.incident
+        errors_spec, traffic_spec = PROFILE[name]["errors"], PROFILE[name]["traffic"]
+
+        def compute(ts: float) -> float | None:
+            end = incident.sample_time(ts)
+            start = end - window * incident.speed
+            # Before the incident every service is healthy: its noise averages out, so that
+            # part of the window counts at the healthy levels; the rest is sampled.
+            quiet = max(min(end, INCIDENT_AT) - start, 0.0)
+            bad = errors_spec[0] * traffic_spec[0] * quiet
+            total = traffic_spec[0] * quiet
+            first = max(start, INCIDENT_AT)
+            if end > first:
+                step = max(SCRAPE_INTERVAL, (end - first) / MAX_WINDOW_SAMPLES)
+                count = int((end - first) // step) + 1
+                for i in range(count):
+                    wall = incident.wall_time(end - i * step)
+                    err, rps = incident.value("errors", name, wall), incident.value("traffic", name, wall)
+                    if err is None or rps is None:
+                        continue
+                    bad += err * rps * step
+                    total += rps * step
+            return bad / total if total else None
+
+        def value(ts: float) -> float | None:
+            key = ("error-ratio", name, window, incident.sample_time(ts))
+            return incident.cached(key, lambda: compute(ts))
+
+        return RawSeries(labels, value)
 
     def _discovery(self, names: list[str]) -> list[RawSeries]:
         out = []

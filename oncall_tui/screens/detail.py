@@ -1,6 +1,11 @@
 """A service's detail: plotext charts of the four golden signals over the range, each with the
 exact PromQL behind it, so a responder can copy it into Grafana or promtool.
 
+Services with an SLO get an "Error budget" section on top (:mod:`oncall_tui.core.budget`):
+remaining budget over the SLO window, the multi-window burn rates and the incident's spend;
+those queries read the whole SLO window, so they are fetched when the screen opens and then
+at most once a minute (with the triage refresh), never every refresh.
+
 Annotations in the range (Grafana's, and the timeline's notes and actions) are vertical
 markers numbered on every chart and listed above them; they are fetched in the same worker
 as the history (this screen does no I/O itself).
@@ -20,14 +25,17 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from oncall_tui.actions.annotations import chart_markers, newest
+from oncall_tui.actions.timeline import impact_window
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.session import DETAIL_POINTS, RANGE_POINTS
 from oncall_tui.core import format as fmt
+from oncall_tui.core.budget import BUDGET_REFRESH_SECONDS, Budget, BudgetUnavailable, incident_start
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.core.signals import service_query
 from oncall_tui.core.target import DrillTarget, target_for_service
 from oncall_tui.models.grafana import Annotation, ChartMarker
 from oncall_tui.screens.shell import RefreshNow, ShellAccess, header_state
+from oncall_tui.widgets.budget import budget_text
 from oncall_tui.widgets.chart import MAX_MARKERS, marker_legend, render_chart
 from oncall_tui.widgets.footer import KeyHints
 from oncall_tui.widgets.header import StatusHeader
@@ -35,6 +43,7 @@ from oncall_tui.widgets.keys import TIME_RANGE_BINDINGS
 
 if TYPE_CHECKING:
     from oncall_tui.clients.session import TriageData
+    from oncall_tui.settings import Service
 
 #: LLM-serving signals shown above the charts: name -> (label, formatter).
 LLM_SIGNALS = {
@@ -91,6 +100,12 @@ class ServiceDetailScreen(ShellAccess, Screen):
         self.annotations_error: str | None = None
         #: Grafana's annotations from the last good fetch (kept while Grafana is down).
         self.grafana_annotations: list[Annotation] = []
+        #: The error budget from the last fetch with an answer (kept while Prometheus is down).
+        self.budget: Budget | None = None
+        self.budget_down: str | None = None
+        self.budget_unavailable: str | None = None
+        #: When the budget was last asked for (clock time), None before the first time.
+        self.budget_asked: float | None = None
 
     @property
     def drill_target(self) -> DrillTarget:
@@ -112,6 +127,7 @@ class ServiceDetailScreen(ShellAccess, Screen):
         yield StatusHeader()
         yield Static("", id="title", markup=False)
         with VerticalScroll():
+            yield Static("", id="budget", classes="promql", markup=False)
             yield Static("", id="llm", classes="promql", markup=False)
             yield Static("", id="markers", classes="promql", markup=False)
             for i, _ in enumerate(PANELS):
@@ -122,6 +138,38 @@ class ServiceDetailScreen(ShellAccess, Screen):
     def on_mount(self) -> None:
         self.render_data(self.incident.last_data)
         self.load_history()
+        self.load_budget()
+
+    def _service(self) -> Service | None:
+        data = self.incident.last_data
+        return next((s for s in data.services if s.name == self.service), None) if data else None
+
+    @work(exclusive=True, group="detail-budget", exit_on_error=False, description="error budget")
+    async def load_budget(self) -> None:
+        """The SLO-window queries (expensive: they read up to 30 days of samples)."""
+        incident = self.incident
+        service = self._service()
+        if service is None or not service.slo.availability:
+            return
+        self.budget_asked = incident.clock()
+        data = incident.last_data
+        events = await self._timeline_events()
+        window = impact_window(events)
+        start, source = incident_start(
+            data.alerts if data else [], self.service, timeline_start=window.start if window.ongoing else None
+        )
+        try:
+            budget = await incident.session.fetch_budget(service, incident_start=start, incident_source=source)
+        except BudgetUnavailable as exc:
+            self.budget_unavailable = str(exc)
+        else:
+            self.budget_unavailable = None
+            if budget.errors and len(budget.errors) == len(budget.queries):
+                # Nothing answered: say so and keep the last good values.
+                self.budget_down = next(iter(budget.errors.values()))
+            else:
+                self.budget, self.budget_down = budget, None
+        self._render_budget()
 
     @work(exclusive=True, group="detail-history", exit_on_error=False, description="service history")
     async def load_history(self) -> None:
@@ -192,6 +240,9 @@ class ServiceDetailScreen(ShellAccess, Screen):
         self.render_data(data)
         if changed in (None, "prometheus"):
             self.load_history()
+            asked = self.budget_asked
+            if asked is None or self.incident.clock() - asked >= BUDGET_REFRESH_SECONDS:
+                self.load_budget()
 
     def render_data(self, data: TriageData | None) -> None:
         self.query_one(StatusHeader).show(header_state(self.shell))
@@ -204,6 +255,7 @@ class ServiceDetailScreen(ShellAccess, Screen):
         self.query_one("#title", Static).update(
             Text(f"{name} · {row.preset or 'custom queries'} · {self.shell.time_range.label()}")
         )
+        self._render_budget()
         self._render_llm()
         self._render_markers()
         width = max((self.size.width or self.app.size.width) - 4, 30)
@@ -258,6 +310,20 @@ class ServiceDetailScreen(ShellAccess, Screen):
                 style="dim",
             )
         box.update(text)
+
+    def _render_budget(self) -> None:
+        service = self._service()
+        box = self.query_one("#budget", Static)
+        box.update(
+            budget_text(
+                self.budget,
+                now=self.incident.clock(),
+                color=self.shell.theme_color,
+                has_slo=service is not None and bool(service.slo.availability),
+                unavailable=self.budget_unavailable,
+                down=self.budget_down,
+            )
+        )
 
     def _render_llm(self) -> None:
         """``LLM serving: KV cache 97% · waiting 27 · …`` and the PromQL behind each value."""

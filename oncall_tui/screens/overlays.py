@@ -28,10 +28,12 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     """
 
-    def __init__(self, title: str, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, title: str, rows: list[tuple[str, str, str]], *, notes: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.help_title = title
         self.rows = rows
+        #: What the screen's columns mean (the screen's ``HELP_NOTES``).
+        self.notes = notes
 
     def compose(self) -> ComposeResult:
         lines = Text()
@@ -39,6 +41,10 @@ class HelpScreen(ModalScreen[None]):
             lines.append(f"{key:>10}  ", style="bold")
             lines.append(f"{description:<28}")
             lines.append(f" {binding_id}\n", style="dim")
+        if self.notes:
+            lines.append("\nColumns\n", style="bold")
+            for note in self.notes:
+                lines.append(f"  {note}\n")
         lines.append("\nCommands (:)\n", style="bold")
         for verb, (_, _, usage) in VERBS.items():
             lines.append(f"{':' + verb:>10}  {usage}\n")

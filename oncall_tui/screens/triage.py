@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from oncall_tui.clients.errors import clean_message
+from oncall_tui.core.budget import BURN_HELP
 from oncall_tui.core.filtering import matches_filter
 from oncall_tui.core.grouping import DEFAULT_GROUP_BY, AlertGroup, alert_key, group_alerts
 from oncall_tui.text.sanitize import sanitize_for_display
@@ -53,6 +54,9 @@ class TriageScreen(CursorKeys, ShellAccess, Screen):
         Binding("R", "app.rollback", "Rollback", show=False, id="rollback"),
         Binding("N", "app.annotate", "Annotate", show=False, id="annotate"),
     ]
+
+    #: Shown under "Columns" in the ``?`` overlay.
+    HELP_NOTES = (BURN_HELP,)
 
     DEFAULT_CSS = """
     TriageScreen { layout: vertical; }

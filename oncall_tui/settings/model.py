@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from oncall_tui.text.sanitize import sanitize_for_display
 from oncall_tui.settings.actions import AnnotationSettings, RollbackConfig, RunbookSettings, SilenceSettings
@@ -43,12 +43,55 @@ class GoldenQueries(StrictModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+#: A Prometheus duration (``30d``, ``4w``, ``1h30m``): units largest first, each at most once.
+_PROM_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
+_PROM_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+
+
+def prometheus_duration_seconds(text: str) -> float:
+    """Seconds of a Prometheus duration such as ``30d`` or ``1h30m``; ValueError otherwise."""
+    match = _PROM_DURATION.fullmatch(text) if text else None
+    if match is None or not any(match.groups()):
+        raise ValueError("expected a Prometheus duration such as 30d, 4w, 7d or 1h30m")
+    total = sum(int(g) * unit for g, unit in zip(match.groups(), _PROM_UNITS, strict=True) if g)
+    if total <= 0:
+        raise ValueError("a Prometheus duration must be longer than 0s")
+    return float(total)
+
+
 class SLO(StrictModel):
-    """Service level objectives used for burn rates and thresholds."""
+    """Service level objectives used for burn rates, the error budget and thresholds."""
 
     availability: float | None = Field(default=None, gt=0, lt=1)
     """Target success ratio, e.g. 0.999."""
     latency_p99_seconds: float | None = Field(default=None, gt=0)
+    window: str = "30d"
+    """The SLO window the error budget is counted over (a Prometheus duration: 30d, 4w, 7d)."""
+    errors_ratio: str | None = Field(default=None, min_length=1)
+    """The error ratio (0-1) as a PromQL template with ``$window`` where the range goes, e.g.
+    ``sum(rate(errs_total{job="x"}[$window])) / sum(rate(reqs_total{job="x"}[$window]))``.
+    Needed for the error budget only when ``queries.errors`` has no ``[5m]``-style window to
+    widen (a preset's own query is widened by itself)."""
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        try:
+            prometheus_duration_seconds(value)
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
+        return value
+
+    @field_validator("errors_ratio")
+    @classmethod
+    def _errors_ratio(cls, value: str | None) -> str | None:
+        if value is not None and "$window" not in value:
+            raise invalid("errors_ratio needs $window where the range goes, e.g. rate(x[$window])")
+        return value
+
+    @property
+    def window_seconds(self) -> float:
+        return prometheus_duration_seconds(self.window)
 
 
 class Service(StrictModel):
