@@ -380,3 +380,90 @@ async def test_prometheus_client_reads_fixtures() -> None:
     assert len(big) > 1024 * 1024  # decoded in a thread
     alerts = await _prom(big).alerts()
     assert len(alerts) == 30_000 and alerts[-1].labels == {"i": "29999"}
+
+
+# ------------------------------------------------------- models reused by element --
+def _alerts_fixtures() -> list[tuple[str, bytes]]:
+    am_files = [e["file"] for e in AM_OK if e["method"] == "GET" and e["path"].split("?")[0] == "/api/v2/alerts"]
+    prom_files = [e["file"] for e in PROM_OK if e["path"] == "/api/v1/alerts"]
+    assert am_files and prom_files
+    return [("am", (FIXTURES / "alertmanager" / f).read_bytes()) for f in am_files] + [
+        ("prom", bytes(pm.parse_envelope((FIXTURES / "prometheus" / f).read_bytes())[0])) for f in prom_files
+    ]
+
+
+def _parse(kind: str, body: bytes, cache: common.ElementCache | None = None) -> Any:
+    return am.parse_alerts(body, cache=cache) if kind == "am" else pm.parse_prom_alerts(body, cache=cache)
+
+
+def _alert_list(kind: str, parsed: Any) -> list[Any]:
+    return parsed if kind == "am" else parsed.alerts
+
+
+def test_a_cache_gives_the_same_models_and_reuses_unchanged_alerts() -> None:
+    for kind, body in _alerts_fixtures():
+        cache = common.ElementCache()
+        ref = _parse(kind, body)
+        first = _parse(kind, body, cache)
+        assert_same(first, ref, kind)
+        again = _parse(kind, body, cache)
+        assert_same(again, ref, kind)
+        assert all(a is b for a, b in zip(_alert_list(kind, first), _alert_list(kind, again), strict=True))
+        # one alert changed and one gone: only the changed one is new
+        items = json.loads(body) if kind == "am" else json.loads(body)["alerts"]
+        if len(items) < 2:
+            continue
+
+        def encode(alerts: list[Any], kind: str = kind) -> bytes:
+            return json.dumps(alerts if kind == "am" else {"alerts": alerts}).encode()
+
+        old = _alert_list(kind, _parse(kind, encode(items), cache))
+        changed = [{**items[0], "labels": {**items[0]["labels"], "extra": "x"}}, *items[2:]]
+        third = _parse(kind, encode(changed), cache)
+        assert_same(third, _parse(kind, encode(changed)), kind)
+        got = _alert_list(kind, third)
+        assert got[0] is not old[0] and got[0].labels["extra"] == "x"
+        assert all(a is b for a, b in zip(got[1:], old[2:], strict=True))
+        assert len(cache) == len(changed)
+
+
+def test_a_cache_reports_bad_bodies_exactly_as_without() -> None:
+    cache = common.ElementCache()
+    good = json.dumps([GOOD_ALERT, GOOD_ALERT]).encode()
+    am.parse_alerts(good, cache=cache)
+    for name, body in BAD_AM_BODIES.items():
+        with pytest.raises(ShapeError) as plain:
+            am.parse_alerts(body)
+        with pytest.raises(ShapeError) as cached:
+            am.parse_alerts(body, cache=cache)
+        assert (cached.value.path, cached.value.detail, cached.value.syntax) == (
+            plain.value.path,
+            plain.value.detail,
+            plain.value.syntax,
+        ), name
+    # a bad second element is named by its place in the body, not in the re-decoded batch
+    bad = json.dumps([GOOD_ALERT, {**GOOD_ALERT, "fingerprint": 12345}]).encode()
+    with pytest.raises(ShapeError) as info:
+        am.parse_alerts(bad, cache=cache)
+    assert info.value.path == "$[1].fingerprint"
+    with pytest.raises(ShapeError) as info:
+        pm.parse_prom_alerts(b'{"alerts":[{"labels":{},"state":"firing","value":"1"},{"labels":{},"state":"firing","value":"x"}]}', cache=cache)
+    assert info.value.path == "$.alerts[1].value"
+    alert = {**GOOD_ALERT, "labels": {**GOOD_ALERT["labels"], "pod": "POD"}}
+    body = json.dumps([alert]).encode().replace(b"POD", b"p\xffd")
+    (parsed,) = am.parse_alerts(body, cache=cache)
+    assert parsed.labels["pod"] == "p\ufffdd"
+    assert am.parse_alerts(good, cache=cache) == am.parse_alerts(good)
+
+
+async def test_clients_reuse_unchanged_alerts_between_calls() -> None:
+    body = (FIXTURES / "alertmanager" / "alerts__after_silence.json").read_bytes()
+    client = AlertmanagerClient(httpx.AsyncClient(base_url="http://am", transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))))
+    first, second = await client.alerts(), await client.alerts()
+    assert first == second and all(a is b for a, b in zip(first, second, strict=True))
+    filtered = await client.alerts(["alertname=x"])  # a filtered read builds its own
+    assert filtered == first and filtered[0] is not first[0]
+    prom_body = json.dumps({"status": "success", "data": {"alerts": [{"labels": {"a": "1"}, "state": "pending", "value": "1e+00"}]}}).encode()
+    prom = PrometheusClient(httpx.AsyncClient(base_url="http://p", transport=httpx.MockTransport(lambda r: httpx.Response(200, content=prom_body))))
+    p1, p2 = await prom.alerts(), await prom.alerts()
+    assert p1 == p2 and p1[0] is p2[0]

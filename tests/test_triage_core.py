@@ -69,6 +69,24 @@ def test_degraded_service_ranks_first_with_levels() -> None:
     assert rows[1].values["latency_p50"] is None  # not queried: shown as missing, not as 0
 
 
+def test_trends_of_an_unchanged_range_result_are_read_once() -> None:
+    current = {"errors": _data("query__vector__error_ratio_by_service.json").by_label("service")}
+    ranges = {"errors": _data("query_range__error_ratio_by_service.json")}
+    plain = build_rows(SERVICES, current, ranges)
+    cache: dict = {}
+    first = build_rows(SERVICES, current, ranges, history_cache=cache)
+    again = build_rows(SERVICES, current, ranges, history_cache=cache)
+    assert [(r.service, r.history, r.values) for r in first] == [(r.service, r.history, r.values) for r in plain]
+    assert [r.history for r in again] == [r.history for r in plain]
+    by_name = {r.service: r for r in first}
+    assert all(r.history["errors"] is by_name[r.service].history["errors"] for r in again if r.history["errors"])
+    # a new result (the window moved a step) is read again, even when equal
+    fresh = build_rows(SERVICES, current, {"errors": _data("query_range__error_ratio_by_service.json")}, history_cache=cache)
+    assert [r.history for r in fresh] == [r.history for r in plain]
+    assert all(r.history["errors"] is not by_name[r.service].history["errors"] for r in fresh if r.history["errors"])
+    assert build_rows(SERVICES, current, {}, history_cache=cache)[0].history["errors"] == [] and cache == {}
+
+
 def test_source_state_fresh_stale_down_auth() -> None:
     s = SourceState("prometheus", stale_after=30)
     assert s.status(0) == "loading"

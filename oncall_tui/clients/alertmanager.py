@@ -9,6 +9,7 @@ can create a duplicate silence. Callers (``oncall_tui.actions``) own confirmatio
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from oncall_tui.models.alertmanager import (
     parse_silence,
     parse_silences,
 )
+from oncall_tui.models.common import ElementCache
 
 Filter = str | Matcher
 
@@ -61,7 +63,13 @@ class AlertmanagerClient(ApiClient):
     ) -> list[AmAlert]:
         """Alerts matching every filter (``name="v"``, ``=~``, ``!=``, ``!~``)."""
         params = self._alert_params(filters, active, silenced, inhibited, unprocessed, receiver)
-        return await self._read("/api/v2/alerts", params, parse_alerts)
+        if params != _ALL_ALERTS:
+            return await self._read("/api/v2/alerts", params, parse_alerts)
+        # Every refresh asks for all of them: an alert whose JSON did not change keeps its model.
+        cache = self.__dict__.get("_alerts_cache")
+        if cache is None:
+            cache = self._alerts_cache = ElementCache()
+        return await self._read("/api/v2/alerts", params, functools.partial(parse_alerts, cache=cache))
 
     async def alert_groups(
         self,
@@ -150,3 +158,7 @@ def _check_id(silence_id: str) -> str:
     if not silence_id or any(c in silence_id for c in "/?#%") or len(silence_id) > 64:
         raise ValueError(f"invalid silence ID {silence_id!r}")
     return silence_id
+
+
+#: The parameters of an unfiltered ``alerts()`` (what every refresh asks for).
+_ALL_ALERTS = AlertmanagerClient._alert_params((), True, True, True, True, None)

@@ -7,6 +7,7 @@ of the wrong shape is a ``MalformedResponse`` naming the field (``$.data.result[
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from oncall_tui.clients.errors import BackendError
 from oncall_tui.clients.http import ApiClient, ApiResponse, RetryPolicy
-from oncall_tui.models.common import ShapeError
+from oncall_tui.models.common import ElementCache, ShapeError
 from oncall_tui.models.prometheus import (
     BuildInfo,
     ExemplarSeries,
@@ -108,7 +109,12 @@ class PrometheusClient(ApiClient):
     # ------------------------------------------------------------------- alerts --
     async def alerts(self, *, retry: RetryPolicy | None = None) -> list[PromAlert]:
         """Firing and pending alerts as Prometheus sees them (no external labels)."""
-        result = await self._call("/api/v1/alerts", None, parse_prom_alerts, retry=retry)
+        # An alert whose JSON did not change since the last call keeps its model.
+        cache = self.__dict__.get("_alerts_cache")
+        if cache is None:
+            cache = self._alerts_cache = ElementCache()
+        parse = functools.partial(parse_prom_alerts, cache=cache)
+        result = await self._call("/api/v1/alerts", None, parse, retry=retry)
         return list(result.data.alerts)
 
     async def rules(self, *, type: str | None = None) -> RulesData:

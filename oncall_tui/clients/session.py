@@ -157,6 +157,7 @@ class BackendSession:
         #: The Alertmanager route's ``group_by`` (``/api/v2/status``, read once): how alerts group.
         self.route_group_by: tuple[str, ...] | None = None
         self._alert_cache: dict[str, TriageAlert] = {}
+        self._history_cache: dict[str, tuple[object, dict[str, list[float]]]] = {}
         self._assembling = threading.Lock()
         self._status_read = False
         # The range queries' identity when their results in _raw were fetched: the aligned
@@ -516,6 +517,7 @@ class BackendSession:
             burn_ratio=burn_ratio,
             firing_by_service=firing_by_service(alerts),
             previous_buckets={r.service: r.bucket for r in self._last.rows},
+            history_cache=self._history_cache,
         )
         self._last = TriageData(
             context=self.context.name,

