@@ -16,6 +16,8 @@ from oncall_tui import __version__
 from oncall_tui.text.redact import install_log_redaction
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+#: How a handoff's deep links start the demo.
+DEMO_LAUNCH = "oncall-tui --demo"
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -135,17 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyped-def]
     from oncall_tui.app import OncallApp
-    from oncall_tui.settings import ConfigError, load_settings
+    from oncall_tui.settings import ConfigError
 
-    transport = None
     try:
-        if args.demo:
-            from oncall_tui.demo import DemoIncident, demo_settings, demo_transport
-
-            settings = demo_settings()
-            transport = demo_transport(DemoIncident(offset=args.demo_at, speed=args.demo_speed))
-        else:
-            settings = load_settings(args.config)
+        settings = _settings(args)
+        transport = _demo_transport(args)
         if not settings.contexts:
             raise ConfigError("no contexts configured; see config/example.yaml, or try --demo")
         app = OncallApp(
@@ -162,7 +158,7 @@ def _build_app(args: argparse.Namespace, err: Console):  # type: ignore[no-untyp
         err.print(Text(f"oncall-tui: config error\n{exc}"))
         return None
     if args.demo:
-        app.deep_link_prefix = "oncall-tui --demo"
+        app.deep_link_prefix = DEMO_LAUNCH
     return app
 
 
@@ -201,19 +197,24 @@ def _serve_app_args(args: argparse.Namespace) -> list[str]:
 
 def _cmd_serve(args: argparse.Namespace, err: Console) -> int:
     """``oncall-tui serve``: the read-only app in a browser, behind a token."""
-    from oncall_tui.settings import ConfigError, load_settings
+    from oncall_tui.settings import ConfigError
 
     try:
-        from oncall_tui.serve import ServeError, ServeOptions, new_token, read_token_file, run
+        from oncall_tui.serve import (
+            ServeError,
+            ServeOptions,
+            new_token,
+            read_token_file,
+            run,
+        )
     except ImportError as exc:  # pragma: no cover - textual-serve is a dependency
         err.print(Text(f"oncall-tui serve needs textual-serve: {exc}"))
         return EXIT_CONFIG
-    if not args.demo:
-        try:  # a wrong config is told here, not in every browser tab
-            load_settings(args.config).context(args.context)
-        except ConfigError as exc:
-            err.print(Text(f"oncall-tui: config error\n{exc}"))
-            return EXIT_CONFIG
+    try:  # a wrong config is told here, not in every browser tab
+        _settings(args).context(args.context)
+    except ConfigError as exc:
+        err.print(Text(f"oncall-tui: config error\n{exc}"))
+        return EXIT_CONFIG
     try:
         token = read_token_file(args.token_file) if args.token_file else new_token()
         options = ServeOptions(
@@ -264,6 +265,15 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(args.config)
 
 
+def _demo_transport(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The demo incident's servers with ``--demo`` (None: the real ones)."""
+    if not args.demo:
+        return None
+    from oncall_tui.demo import DemoIncident, demo_transport
+
+    return demo_transport(DemoIncident(offset=args.demo_at, speed=args.demo_speed))
+
+
 def _emit(text: str, output: str | None, err: Console, what: str) -> int:
     """``text`` to ``output`` (or stdout), ending in one newline."""
     text = text if text.endswith("\n") else text + "\n"
@@ -294,11 +304,7 @@ def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
     except ConfigError as exc:
         err.print(Text(f"oncall-tui: config error\n{exc}"))
         return EXIT_CONFIG
-    transport = None
-    if args.demo:
-        from oncall_tui.demo import DemoIncident, demo_transport
-
-        transport = demo_transport(DemoIncident(offset=args.demo_at, speed=args.demo_speed))
+    transport = _demo_transport(args)
     state = state_dir()
     incident = Incident(
         settings, context, audit=AuditLog(state / "audit.jsonl"), state_path=state,
@@ -306,7 +312,7 @@ def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
         transport=transport, allow_insecure=args.insecure,
     )  # fmt: skip
     try:
-        text, code = asyncio.run(fetch_handoff(incident, args.export_format, launch="oncall-tui --demo" if args.demo else None))
+        text, code = asyncio.run(fetch_handoff(incident, args.export_format, launch=DEMO_LAUNCH if args.demo else None))
     except OSError as exc:  # the timeline or audit log cannot be read
         err.print(Text(f"oncall-tui: cannot read the incident state in {state}: {exc.strerror or exc}"))
         return EXIT_FAILED

@@ -37,8 +37,8 @@ from datetime import datetime
 from oncall_tui.core.signals import (
     PRESETS,
     SERVICE_LABEL,
-    _by_service_label,
-    _force_service,
+    by_service_label,
+    force_service,
     quote,
     regex_escape,
     render_template,
@@ -110,9 +110,9 @@ def burn_ratio_query(services: Sequence[Service], window: str = TRIAGE_BURN_WIND
         if not service.slo.availability:
             continue
         own = service.slo.errors_ratio or "errors" in service.queries.configured()
-        if own or service.preset is None or not _by_service_label(service):
+        if own or service.preset is None or not by_service_label(service):
             try:
-                parts.append(_force_service(error_ratio_query(service, window), service.name))
+                parts.append(force_service(error_ratio_query(service, window), service.name))
             except BudgetUnavailable:
                 continue
         else:

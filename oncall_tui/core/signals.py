@@ -154,11 +154,11 @@ def _render(template: str, *, sel: str, by: str, window: str, signal: str) -> st
     return render_template(template, sel=sel, by=by, window=window, q=QUANTILES.get(signal, ""))
 
 
-def _by_service_label(service: Service) -> bool:
+def by_service_label(service: Service) -> bool:
     return service.selector == {SERVICE_LABEL: service.name}
 
 
-def _force_service(expr: str, name: str) -> str:
+def force_service(expr: str, name: str) -> str:
     return f'label_replace({expr}, "{SERVICE_LABEL}", {quote(name)}, "", "")'
 
 
@@ -180,10 +180,10 @@ def build_signal_queries(services: Sequence[Service], *, window: str = "1m") -> 
         parts: list[str] = []
         grouped: dict[str, list[str]] = {}
         for service in services:
-            if signal in service.queries.configured() or (service.preset and not _by_service_label(service)):
+            if signal in service.queries.configured() or (service.preset and not by_service_label(service)):
                 expr = service_query(service, signal, window=window)
                 if expr:
-                    parts.append(_force_service(expr, service.name))
+                    parts.append(force_service(expr, service.name))
             elif service.preset:
                 grouped.setdefault(service.preset, []).append(service.name)
         for preset_name in sorted(grouped):
