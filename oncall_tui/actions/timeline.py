@@ -193,6 +193,11 @@ def _new_origin() -> str:
     return f"{socket.gethostname()}:{os.getpid()}" + (f"#{n}" if n > 1 else "")
 
 
+def event_alert_key(event: TimelineEvent) -> str:
+    """Which alert an alert event is about: its fingerprint (labels for Prometheus' pending ones)."""
+    return str(event.detail.get("fingerprint") or event.detail.get("labels") or event.text)
+
+
 def _without_repeated_changes(events: list[TimelineEvent]) -> list[TimelineEvent]:
     """Drop an alert event that repeats the same alert's previous change (an alert cannot start
     firing twice without resolving between): what two processes watching one Alertmanager both
@@ -201,7 +206,7 @@ def _without_repeated_changes(events: list[TimelineEvent]) -> list[TimelineEvent
     out = []
     for e in events:
         if e.kind == "alert":
-            key = str(e.detail.get("fingerprint") or e.detail.get("labels") or e.text)
+            key = event_alert_key(e)
             change = e.detail.get("change")
             if last.get(key) == change:
                 continue

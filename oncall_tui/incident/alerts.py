@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from oncall_tui.actions.timeline import Timeline, alert_changes
+from oncall_tui.actions.timeline import Timeline, alert_changes, event_alert_key
 from oncall_tui.clients.session import TriageData
 from oncall_tui.core.triage import TriageAlert
 
@@ -53,7 +53,7 @@ class AlertRecorder:
             return []
         for e in events:
             if e.kind == "alert":
-                last[str(e.detail.get("fingerprint") or e.detail.get("labels") or e.text)] = e.detail
+                last[event_alert_key(e)] = e.detail
         out = []
         for d in last.values():
             if d.get("change") == "resolved":
