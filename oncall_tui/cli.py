@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_incident_export(args, err)
     if args.command == "serve":
         return _cmd_serve(args, err)
+    if args.command == "snapshot" and args.format == "json" and not getattr(args, "svg", None):
+        return _cmd_snapshot_json(args, err)
     app = _build_app(args, err)
     if app is None:
         return EXIT_CONFIG
@@ -290,12 +292,10 @@ def _emit(text: str, output: str | None, err: Console, what: str) -> int:
     return EXIT_OK
 
 
-def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
-    """``oncall-tui incident handoff``: one refresh of the context's backends, headless, then
-    the handoff for the next responder (exit 1 when a backend did not answer)."""
+def _headless_incident(args: argparse.Namespace, err: Console):  # type: ignore[no-untyped-def]
+    """The context's incident, read-only and without a UI (None after a config error)."""
     from oncall_tui.actions.audit import AuditLog, state_dir
     from oncall_tui.incident import Incident
-    from oncall_tui.incident.handoff import fetch_handoff
     from oncall_tui.settings import ConfigError
 
     try:
@@ -303,14 +303,36 @@ def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
         context = settings.context(args.context)
     except ConfigError as exc:
         err.print(Text(f"oncall-tui: config error\n{exc}"))
-        return EXIT_CONFIG
-    transport = _demo_transport(args)
+        return None
     state = state_dir()
-    incident = Incident(
+    return Incident(
         settings, context, audit=AuditLog(state / "audit.jsonl"), state_path=state,
         refresh_seconds=args.refresh or settings.refresh_seconds, force_read_only=True,
-        transport=transport, allow_insecure=args.insecure,
+        transport=_demo_transport(args), allow_insecure=args.insecure,
     )  # fmt: skip
+
+
+def _cmd_snapshot_json(args: argparse.Namespace, err: Console) -> int:
+    """``oncall-tui snapshot --json``: one refresh, headless, no screen drawn."""
+    from oncall_tui.snapshot import fetch_json
+
+    incident = _headless_incident(args, err)
+    if incident is None:
+        return EXIT_CONFIG
+    text, code = asyncio.run(fetch_json(incident))
+    sys.stdout.write(text)
+    return code
+
+
+def _cmd_incident_handoff(args: argparse.Namespace, err: Console) -> int:
+    """``oncall-tui incident handoff``: one refresh of the context's backends, headless, then
+    the handoff for the next responder (exit 1 when a backend did not answer)."""
+    from oncall_tui.incident.handoff import fetch_handoff
+
+    incident = _headless_incident(args, err)
+    if incident is None:
+        return EXIT_CONFIG
+    state = incident.state_path
     try:
         text, code = asyncio.run(fetch_handoff(incident, args.export_format, launch=DEMO_LAUNCH if args.demo else None))
     except OSError as exc:  # the timeline or audit log cannot be read

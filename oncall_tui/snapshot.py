@@ -2,6 +2,9 @@
 
 Text for pasting into an incident channel, SVG for documents, JSON (signals and alerts) for
 scripts. The exit code is 1 when a backend is down or stale, so scripts can tell.
+
+JSON needs no screen: :func:`fetch_json` refreshes the backends once and encodes the view,
+without importing Textual (a script that polls it pays for the fetch, not for a UI).
 """
 
 from __future__ import annotations
@@ -9,19 +12,23 @@ from __future__ import annotations
 import asyncio
 import io
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from rich.console import Console
 
-from oncall_tui.app import OncallApp
-from oncall_tui.clients.session import TriageData
 from oncall_tui.text.sanitize import sanitize_for_display as _sanitize
+
+if TYPE_CHECKING:
+    from oncall_tui.app import OncallApp
+    from oncall_tui.clients.session import TriageData
+    from oncall_tui.incident import Incident
 
 LOAD_TIMEOUT = 60.0
 
 
 def _render_text(app: OncallApp) -> str:
+    from rich.console import Console
+
     width, height = app.size
     console = Console(width=width, height=height, file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True))
@@ -71,6 +78,28 @@ def snapshot_json(data: TriageData) -> dict[str, Any]:
     }
 
 
+def _encode(data: TriageData) -> str:
+    return msgspec.json.format(msgspec.json.encode(snapshot_json(data), enc_hook=str), indent=2).decode() + "\n"
+
+
+def _exit_code(data: TriageData, now: float) -> int:
+    """1 when a backend is down, refused us or is stale."""
+    return 1 if any(s.status(now) in ("down", "auth", "stale") for s in data.sources.values()) else 0
+
+
+async def fetch_json(incident: Incident, *, timeout: float = LOAD_TIMEOUT) -> tuple[str, int]:
+    """One headless refresh of every backend, then the JSON view; closes the session."""
+    from oncall_tui.core.timerange import TimeRange
+
+    try:
+        data = await asyncio.wait_for(incident.session.fetch_triage(TimeRange()), timeout)
+    except TimeoutError:
+        return f"oncall-tui snapshot: no data within {timeout:g} s\n", 1
+    finally:
+        await incident.session.aclose()
+    return _encode(data), _exit_code(data, incident.clock())
+
+
 async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> tuple[str, int]:
     """Run ``app`` headless at ``size``; return (output, exit code)."""
     app.periodic_refresh = False
@@ -89,11 +118,10 @@ async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> t
         if fmt == "svg":
             out = app.export_screenshot(title=f"oncall-tui · {data.context}")
         elif fmt == "json":
-            out = msgspec.json.format(msgspec.json.encode(snapshot_json(data), enc_hook=str), indent=2).decode() + "\n"
+            out = _encode(data)
         else:
             out = _render_text(app)
-        code = 1 if any(s.status(app.clock()) in ("down", "auth", "stale") for s in data.sources.values()) else 0
-        return out, code
+        return out, _exit_code(data, app.clock())
 
 
-__all__ = ["take_snapshot", "snapshot_json"]
+__all__ = ["fetch_json", "take_snapshot", "snapshot_json"]

@@ -53,3 +53,26 @@ def test_exit_code_is_nonzero_when_a_backend_is_down(tmp_path: Path) -> None:
     result = run("--config", str(cfg), "--text", "--size", "100x20")
     assert result.returncode == 1
     assert "DOWN" in result.stdout and "cannot connect" in result.stdout
+
+
+def test_json_snapshot_of_a_down_backend_says_so_and_exits_1(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("contexts:\n  broken:\n    endpoints:\n      prometheus: {url: 'http://127.0.0.1:9', no_proxy: true}\n")
+    cfg.chmod(0o600)
+    result = run("--config", str(cfg), "--json")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["context"] == "broken" and data["sources"]["prometheus"]["status"] == "down"
+    assert "cannot connect" in data["sources"]["prometheus"]["error"]
+
+
+def test_json_snapshot_draws_no_screen() -> None:
+    """Scripts poll ``snapshot --json``: it fetches and encodes, and never loads the UI toolkit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONCALL_TUI_")}
+    code = (
+        "import sys; from oncall_tui.cli import main; rc = main(['snapshot', '--demo', '--json']); "
+        "sys.stderr.write('TEXTUAL-LOADED' if 'textual' in sys.modules else ''); sys.exit(rc)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["alerts"] and "TEXTUAL-LOADED" not in result.stderr
