@@ -124,4 +124,4 @@ async def take_snapshot(app: OncallApp, *, size: tuple[int, int], fmt: str) -> t
         return out, _exit_code(data, app.clock())
 
 
-__all__ = ["fetch_json", "take_snapshot", "snapshot_json"]
+__all__ = ["fetch_json", "snapshot_json", "take_snapshot"]
