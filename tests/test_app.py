@@ -6,8 +6,11 @@ that what a responder would see is reproducible.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from typing import Any
 
+import httpx
 import pytest
 from textual.widgets import Input
 
@@ -290,3 +293,35 @@ async def test_unknown_command_is_reported_not_fatal() -> None:
         await pilot.pause()
         assert any("unknown command" in str(n.message) for n in app._notifications)
         assert app.is_running
+
+
+class HangingTransport(httpx.AsyncBaseTransport):
+    """Every request waits for ever (a hung server: no answer, no error)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_the_collector_is_paused_only_until_the_first_frame_with_data() -> None:
+    assert gc.isenabled()
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert not gc.isenabled()  # start-up: what is built now stays alive
+        await loaded(app, pilot)
+        await pilot.pause()
+        assert gc.isenabled()
+    assert gc.isenabled()
+
+
+async def test_the_collector_comes_back_when_no_backend_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import oncall_tui.app as app_module
+
+    monkeypatch.setattr(app_module, "STARTUP_GC_PAUSE", 0.3)
+    app = OncallApp(settings(), transport=HangingTransport(), periodic_refresh=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert not gc.isenabled()
+        await asyncio.sleep(0.5)
+        await pilot.pause()
+        assert gc.isenabled() and not app.first_load.is_set()
+    assert gc.isenabled()

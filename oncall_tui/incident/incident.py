@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from oncall_tui.actions import annotations, rollback, silences
+from oncall_tui.actions import silences
 from oncall_tui.actions.audit import AuditLog
 from oncall_tui.actions.core import (
     ActionError,
@@ -45,6 +45,9 @@ from oncall_tui.incident.alerts import AlertRecorder
 from oncall_tui.incident.silences import SilenceWatch
 from oncall_tui.models.alertmanager import Silence, SilenceSpec
 from oncall_tui.settings import Context, Service, Settings, duration_seconds
+
+if TYPE_CHECKING:  # the write side (annotations, rollback) loads on first use, not at start-up
+    from oncall_tui.actions import rollback
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +225,7 @@ class Incident:
         """Grafana's annotations tagged ``oncall-tui`` and this context that no oncall-tui on this
         host posted (those are on the timeline already): merged into the timeline view, each
         once (by id). A Grafana that does not answer is logged, never an error here."""
+        from oncall_tui.actions import annotations
         self._annotations_asked_at = now = self.clock()
         grafana = self.session.grafana
         if grafana is None:
@@ -276,6 +280,7 @@ class Incident:
         """A note on the local timeline (allowed when read-only). Returns what to tell the
         responder and, when a Grafana is configured and writable, the note's time for
         :meth:`post_note` (None: nothing to post)."""
+        from oncall_tui.actions import annotations
         at = self._now()
         event = TimelineEvent(at=at, kind="note", text=text, detail={"by": self.user})
         post = at if annotations.annotations_configured(self.context) and not self.read_only else None
@@ -291,6 +296,7 @@ class Incident:
 
     async def post_note(self, text: str, at: datetime) -> Notice:
         """The note as a Grafana annotation (audited; a failed post is kept for retry)."""
+        from oncall_tui.actions import annotations
         try:
             annotation_id = await annotations.post_note(
                 self.runner, self.session.grafana, self.context, text, at=at, client_error=self.session.grafana_error
@@ -305,6 +311,7 @@ class Incident:
     async def annotate(self, kind: str, target: str, detail: str = "") -> Notice | None:
         """After a successful write: a Grafana annotation when configured (SECURITY R6.6); a
         failed post is kept in the audit log for ``:retry``. None when nothing to tell."""
+        from oncall_tui.actions import annotations
         if self.read_only or not annotations.annotations_configured(self.context):
             return None
         outcome = await annotations.annotate_action(
@@ -371,6 +378,7 @@ class Incident:
 
     def rollback_plan(self, service: str, labels: Mapping[str, str]) -> rollback.RollbackPlan:
         """The rollback of ``service``; raises :class:`Refused` saying why there is none."""
+        from oncall_tui.actions import rollback
         found = self.service(service)
         if found is None or found.rollback is None:
             raise Refused(f"no rollback is configured for {service} (add services[].rollback to the config)")
@@ -381,6 +389,7 @@ class Incident:
 
     async def rollback_versions(self, plan: rollback.RollbackPlan) -> rollback.Versions:
         """The version now and the one the rollback returns to (never raises)."""
+        from oncall_tui.actions import rollback
         lookup = rollback.fetch_versions(
             self.session.prometheus, plan.config, labels=plan.labels, service=plan.service, context=plan.context, now=self.clock()
         )
@@ -399,6 +408,7 @@ class Incident:
     async def rollback(
         self, plan: rollback.RollbackPlan, versions: rollback.Versions, *, dry_run: bool, fingerprint: str | None
     ) -> rollback.RollbackOutcome:
+        from oncall_tui.actions import rollback
         errors, p99 = self.signal_facts(plan.service)
         extra: dict[str, Any] = {"versions": versions.to_record(), "error_rate": errors, "p99": p99}
         if fingerprint:
@@ -438,6 +448,7 @@ class Incident:
 
     async def retry(self, record: Record) -> None:
         """Retry one failed write from its kept payload (the failure stays kept when it fails)."""
+        from oncall_tui.actions import annotations
         if str(record.get("kind") or "").startswith("silence."):
             await silences.retry_failed(self.runner, self.alertmanager(), record)
             return

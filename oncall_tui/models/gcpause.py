@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-__all__ = ["GC_PAUSE_BYTES", "gc_paused", "paused_for_size"]
+__all__ = ["GC_PAUSE_BYTES", "GcPause", "gc_paused", "paused_for_size"]
 
 #: Bodies bigger than this are decoded with the collector paused.
 GC_PAUSE_BYTES = 256 * 1024
@@ -48,3 +48,21 @@ def gc_paused() -> Iterator[None]:
 def paused_for_size(size: int) -> Any:
     """:func:`gc_paused` for a body over :data:`GC_PAUSE_BYTES`, else a no-op context."""
     return gc_paused() if size > GC_PAUSE_BYTES else nullcontext()
+
+
+class GcPause:
+    """A :func:`gc_paused` that begins now and ends from elsewhere (an event, a timer), once.
+
+    The app holds one from its start to its first frame with data: what it builds meanwhile
+    (widgets, styles, the first answers) stays alive, so collections would find nothing.
+    """
+
+    def __init__(self) -> None:
+        self._pause = gc_paused()
+        self._pause.__enter__()
+        self.active = True
+
+    def end(self) -> None:
+        if self.active:
+            self.active = False
+            self._pause.__exit__(None, None, None)
